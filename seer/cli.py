@@ -1,0 +1,78 @@
+"""`seer <stage> [hydra overrides...]`: the one entry point every Snakemake rule calls.
+
+Composes conf/ with the overrides (a typo is an error naming the valid keys), saves the resolved
+config beside the stage's output, then runs the stage function `seer.stages.<module>:<func>(cfg)`.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import time
+
+from seer.config import ConfigError, compose, save_resolved
+
+# stage name -> "module:function" under seer.stages (imported lazily: torch is slow to import)
+STAGES: dict[str, str] = {
+    "seed_data": "data:seed_data",
+    "bench_data": "data:bench_data",
+    "check_data": "data:check_data",
+    "models": "models:prepare",
+    "explore": "explore:explore",
+    "paths": "explore:paths",
+    "perturb": "explore:perturb",
+    "refine": "explore:refine",
+    "stage1_data": "explore:stage1_data",
+    "think2code": "sra:think2code",
+    "thinking_data": "sra:thinking_data",
+    "train": "train:train",
+    "direct_samples": "train:direct_samples",
+    "infer": "infer:infer",
+    "score": "score:score",
+    "report": "report:report",
+}
+
+log = logging.getLogger("seer")
+
+
+def _usage() -> str:
+    return ("usage: seer <stage> [key=value ...]\n"
+            f"stages: {', '.join(STAGES)}\n"
+            "example: seer infer experiment=quickstart infer.method=direct io.bench=... io.out=...")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if argv else 2
+    stage, overrides = argv[0], argv[1:]
+    if stage not in STAGES:
+        print(f"seer: unknown stage {stage!r}\n{_usage()}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S", stream=sys.stderr)
+    try:
+        cfg = compose([*overrides, f"stage={stage}"])
+    except ConfigError as e:
+        print(f"seer {stage}: bad configuration\n{e}", file=sys.stderr)
+        return 2
+    if cfg.io.out:
+        save_resolved(cfg, cfg.io.out)
+    module, func = STAGES[stage].split(":")
+    fn = getattr(importlib.import_module(f"seer.stages.{module}"), func)
+    t0 = time.time()
+    try:
+        fn(cfg)
+    except (ValueError, FileNotFoundError, OSError) as e:
+        # data and config problems: one clear line, not a traceback
+        if log.isEnabledFor(logging.DEBUG):
+            raise
+        print(f"seer {stage}: error: {e}", file=sys.stderr)
+        return 1
+    log.info("%s finished in %.1fs", stage, time.time() - t0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""Structured configs (the schema of conf/) and config composition.
+
+Every hyperparameter lives in conf/; these dataclasses are its schema, registered with Hydra's
+ConfigStore so a misspelt key is an error naming the valid keys. `compose()` is what every
+`seer <stage>` calls.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from hydra import compose as hydra_compose
+from hydra import initialize_config_dir
+from hydra.core.config_store import ConfigStore
+from hydra.core.global_hydra import GlobalHydra
+from hydra.errors import ConfigCompositionException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+
+
+@dataclass
+class ModelConfig:
+    name: str = "smollm2-135m"  # embedded id (smollm2-135m, qwen2.5-coder-0.5b, tiny) or hub name / local dir
+    dtype: str = "float32"  # float32 | bfloat16 | float16 | auto
+    max_context: int = 2048
+    chat_template: bool = True  # wrap prompts with the tokenizer's chat template
+    cache_dir: str = ""  # where converted embedded models live; "" = ~/.cache/seer/models
+    adapter: str = ""  # a trained policy-value model directory to load on top (value head + LoRA)
+
+
+@dataclass
+class BackendConfig:
+    name: str = "transformers"  # transformers | vllm
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    batch_size: int = 16  # sequences per forward; halved automatically on out-of-memory
+    threads: int = 0  # torch intra-op threads; 0 = torch default
+    gpu_memory_utilization: float = 0.9  # vllm only
+    enable_prefix_caching: bool = True  # vllm only
+
+
+@dataclass
+class SandboxConfig:
+    timeout: float = 3.0  # seconds per program (the paper's test timeout)
+    workers: int = 2
+    memory_mb: int = 1024
+    max_output_bytes: int = 65536
+    cache: bool = True
+
+
+@dataclass
+class SeedConfig:
+    source: str = "mbpp"  # mbpp | leetcode | self_oss | sra_leetcode | jsonl
+    path: str = ""  # for source=jsonl
+    splits: list[str] = field(default_factory=lambda: ["train", "validation", "prompt"])
+    limit: int = 0  # 0 = all
+    shuffle_seed: int = 0
+    decontaminate: bool = True
+    ngram: int = 10
+    threshold: float = 0.3
+
+
+@dataclass
+class BenchConfig:
+    names: list[str] = field(default_factory=lambda: ["humaneval", "mbpp", "mbppplus", "lcb"])
+    limit: int = 0  # first N tasks of each benchmark; 0 = all
+    mbppplus_ids: str = "v0.2"  # v0.2 (378 tasks, as SEER reports) | all (399)
+    use_plus_tests: bool = True
+
+
+@dataclass
+class PerturbConfig:
+    enabled: bool = True
+    max_per_problem: int = 6
+    n_samples: int = 6
+
+
+@dataclass
+class RefineConfig:
+    enabled: bool = True
+    temperature: float = 0.7
+    max_tokens: int = 1024
+
+
+@dataclass
+class SraConfig:
+    c: float = 0.5
+    n_children: int = 3
+    max_retries: int = 5
+    alpha: float = 0.5
+    iterations: int = 5
+    temperature: float = 0.9
+    top_p: float = 0.98
+    max_step_tokens: int = 256
+
+
+@dataclass
+class ExploreConfig:
+    method: str = "seer"  # seer | sra | cot | tot
+    shards: int = 1
+    iterations: int = 60
+    n_children: int = 5
+    c_puct: float = 1.5  # the paper text says 0.5, the authors' code defaults to 1.5
+    max_depth: int = 8
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_step_tokens: int = 512
+    n_fewshot: int = 3
+    use_value: bool = True  # value estimates for non-terminal leaves when the policy has a head
+    max_correct_paths: int = 4
+    max_incorrect_paths: int = 4
+    tot_depth: int = 4
+    tot_branching: int = 3
+    perturb: PerturbConfig = field(default_factory=PerturbConfig)
+    refine: RefineConfig = field(default_factory=RefineConfig)
+    sra: SraConfig = field(default_factory=SraConfig)
+
+
+@dataclass
+class LoraConfig:
+    r: int = 64
+    alpha: int = 128
+    dropout: float = 0.1
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj",
+                                                                "gate_proj", "up_proj", "down_proj"])
+
+
+@dataclass
+class TrainConfig:
+    lora: LoraConfig = field(default_factory=LoraConfig)
+    lr: float = 5e-5
+    warmup_steps: int = 15
+    epochs: float = 2.0
+    batch_size: int = 4  # per step; effective batch = batch_size * grad_accum
+    grad_accum: int = 32
+    max_length: int = 2048
+    optimizer: str = "adafactor"  # adafactor | adamw
+    beta: float = 0.025  # value-loss weight
+    kl_weight: float = 1.0  # stage 2
+    nll_weight: float = 0.0  # stage 2
+    bf16: bool = True  # used only where the device supports it
+    gradient_checkpointing: bool = False
+    save_every: int = 50  # optimizer steps between checkpoints
+    heldout_fraction: float = 0.1
+    direct_n: int = 5  # stage-2 direct samples per seed problem
+    direct_temperature: float = 0.6
+    random_seed: int = 0
+
+
+@dataclass
+class InferConfig:
+    method: str = "beam"  # direct | cot | beam | sample
+    b1: int = 3
+    b2: int = 4
+    temperature: float = 0.5
+    top_p: float = 1.0
+    max_depth: int = 15
+    max_step_tokens: int = 512
+    max_tokens: int = 1024  # direct / cot single-shot answers
+    direct_fraction: float = -1.0  # <0: off (as the artifact ran); else share of first-step samples forced direct
+    use_value: bool = True  # False: rank by policy likelihood (the "without value model" ablation)
+    n_samples: int = 1
+    random_seed: int = 0
+
+
+@dataclass
+class TrackingConfig:
+    mode: str = "offline"  # offline | disabled | online
+    project: str = "seer"
+    dir: str = ""  # "" = beside the stage's outputs
+
+
+@dataclass
+class IOConfig:
+    """Paths a Snakemake rule passes to a stage (inputs and the output)."""
+
+    out: str = ""
+    seed: str = ""
+    bench: str = ""
+    trees: list[str] = field(default_factory=list)
+    paths: str = ""
+    all_pass: str = ""
+    all_fail: str = ""
+    perturbed: str = ""
+    refined: str = ""
+    data: str = ""
+    model: str = ""
+    ref_model: str = ""
+    samples: str = ""
+    scores: list[str] = field(default_factory=list)
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SeerConfig:
+    experiment: str = "quickstart"
+    results_root: str = "results"
+    stage: str = ""
+    shard: int = 0
+    random_seed: int = 0
+    model: ModelConfig = field(default_factory=ModelConfig)
+    backend: BackendConfig = field(default_factory=BackendConfig)
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    data: SeedConfig = field(default_factory=SeedConfig)
+    bench: BenchConfig = field(default_factory=BenchConfig)
+    explore: ExploreConfig = field(default_factory=ExploreConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    infer: InferConfig = field(default_factory=InferConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    io: IOConfig = field(default_factory=IOConfig)
+    sweep: dict[str, Any] = field(default_factory=dict)  # filled by conf/sweep/*.yaml
+    ablation: dict[str, Any] = field(default_factory=dict)
+
+
+cs = ConfigStore.instance()
+cs.store(name="seer_schema", node=SeerConfig)
+
+CONF_DIR = Path(os.environ.get("SEER_CONF_DIR", Path(__file__).resolve().parent.parent / "conf"))
+
+
+class ConfigError(ValueError):
+    """A config could not be composed; the message names the bad key and the valid ones."""
+
+
+def _valid_keys_hint(msg: str) -> str:
+    # OmegaConf's message names the missing key and its full path; add the valid keys of that node.
+    import re
+
+    m = re.search(r"full_key:\s*([\w.]+)", msg)
+    if not m:
+        return msg
+    node: Any = OmegaConf.structured(SeerConfig)
+    parts = m.group(1).split(".")
+    for p in parts[:-1]:
+        node = node.get(p) if isinstance(node, DictConfig) else None
+        if node is None:
+            return msg
+    if isinstance(node, DictConfig):
+        return f"{msg}\nvalid keys under '{'.'.join(parts[:-1]) or '<root>'}': {', '.join(sorted(node.keys()))}"
+    return msg
+
+
+def compose(overrides: list[str] | None = None, conf_dir: str | os.PathLike[str] | None = None) -> DictConfig:
+    """Compose conf/config.yaml with overrides; raise ConfigError naming a bad key."""
+    conf_dir = Path(conf_dir or CONF_DIR).resolve()
+    if GlobalHydra.instance().is_initialized():
+        GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
+            cfg = hydra_compose(config_name="config", overrides=list(overrides or []))
+    except (ConfigCompositionException, OmegaConfBaseException, ConfigKeyError) as e:
+        cause = e.__cause__ or e
+        raise ConfigError(_valid_keys_hint(f"{type(cause).__name__}: {cause}")) from None
+    OmegaConf.set_readonly(cfg, False)
+    return cfg
+
+
+def to_container(cfg: DictConfig) -> dict[str, Any]:
+    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+
+
+def config_hash(cfg: DictConfig, ignore: tuple[str, ...] = ("io", "stage", "shard", "tracking")) -> str:
+    """A short hash of the settings that determine results (paths and logging excluded)."""
+    d = {k: v for k, v in to_container(cfg).items() if k not in ignore}
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def save_resolved(cfg: DictConfig, out: str | os.PathLike[str]) -> Path:
+    """Write the resolved config beside an output: `<out>.config.yaml` (or `<dir>/config.yaml`)."""
+    p = Path(out)
+    target = p / "config.yaml" if p.is_dir() or not p.suffix else p.with_name(p.name + ".config.yaml")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    from seer.data.jsonl import atomic_open
+
+    with atomic_open(target) as f:
+        f.write(f"# config hash {config_hash(cfg)}\n")
+        f.write(OmegaConf.to_yaml(cfg, resolve=True))
+    return target

@@ -1,0 +1,93 @@
+"""Plain-data records exchanged between pipeline stages (jsonl, never pickles).
+
+Every stage reads and writes these as dicts via `to_dict` / `from_dict`; `from_dict` names the
+missing or unexpected field so a malformed line can be reported with its file and line number.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+TestKind = Literal["assert", "call", "stdio"]
+TEST_KINDS: tuple[str, ...] = ("assert", "call", "stdio")
+
+
+class SchemaError(ValueError):
+    """A record does not match its schema; the message names the field."""
+
+
+@dataclass
+class Tests:
+    """The tests of one problem, in one of three kinds.
+
+    - ``assert``: ``cases`` are Python statements (usually ``assert f(x) == y``) run after the
+      candidate code; ``setup`` runs between the candidate and the cases (MBPP's test_setup_code,
+      HumanEval's ``def check(candidate): ...``).
+    - ``call``: ``cases`` are ``{"input": [args...], "output": value}``; the candidate's
+      ``fn_name`` (a function, or a method of ``class Solution`` when ``class_name`` is set) is
+      called with the args and its return value compared with ``output`` (``atol`` for floats).
+      ``output`` may be absent when expected values are computed from a reference solution.
+    - ``stdio``: ``cases`` are ``{"input": str, "output": str}``; the candidate runs as a script
+      with the input on stdin and its stdout is compared line by line, whitespace-trimmed.
+
+    ``prelude`` runs before the candidate code (imports the tests rely on).
+    """
+
+    kind: str
+    cases: list[Any]
+    prelude: str = ""
+    setup: str = ""
+    fn_name: str = ""
+    class_name: str = ""
+    atol: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in TEST_KINDS:
+            raise SchemaError(f"tests.kind must be one of {TEST_KINDS}, got {self.kind!r}")
+        if self.kind == "call" and not self.fn_name:
+            raise SchemaError("tests.fn_name is required for call-based tests")
+
+
+@dataclass
+class Problem:
+    """One programming problem: a seed for exploration or a benchmark task."""
+
+    id: str
+    question: str
+    tests: Tests
+    entry_point: str = ""
+    prompt: str = ""  # benchmark-style code prompt (signature + docstring) when there is one
+    solution: str = ""  # reference solution (full program), empty when unknown
+    source: str = ""
+    difficulty: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Problem":
+        return _from_dict(cls, d)
+
+
+def _from_dict(cls: type, d: Any) -> Any:
+    if not isinstance(d, dict):
+        raise SchemaError(f"expected an object for {cls.__name__}, got {type(d).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - set(fields))
+    if unknown:
+        raise SchemaError(f"unknown field(s) {unknown} for {cls.__name__}; valid: {sorted(fields)}")
+    missing = [
+        n
+        for n, f in fields.items()
+        if n not in d
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
+    ]
+    if missing:
+        raise SchemaError(f"missing field(s) {missing} for {cls.__name__}")
+    kwargs = dict(d)
+    if cls is Problem:
+        kwargs["tests"] = _from_dict(Tests, d["tests"])
+    return cls(**kwargs)

@@ -1,0 +1,82 @@
+"""The step format of SEER.md section 1 and its parser.
+
+A step is ``<step>\\nN. text\\n</step>``; the final step wraps code:
+``<step>\\n<code>\\n```python\\n...\\n```\\n</code>\\n</step>``. A step holding ``<code>`` is
+terminal; code inside a non-final step is not allowed.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+STEP_OPEN = "<step>"
+STEP_CLOSE = "</step>"
+CODE_OPEN = "<code>"
+CODE_CLOSE = "</code>"
+
+_FENCE = re.compile(r"```(?:python|py|Python)?[ \t]*\n(.*?)```", re.DOTALL)
+
+
+@dataclass
+class ParsedStep:
+    text: str  # the normalised step, ``<step>\n...\n</step>``
+    body: str  # text between the tags, stripped
+    is_terminal: bool
+    code: str | None  # extracted code for a terminal step
+    error: str | None  # why the step is malformed, None when valid
+
+    @property
+    def valid(self) -> bool:
+        return self.error is None
+
+
+def format_step(body: str) -> str:
+    return f"{STEP_OPEN}\n{body.strip()}\n{STEP_CLOSE}"
+
+
+def format_code_step(code: str) -> str:
+    return format_step(f"{CODE_OPEN}\n```python\n{code.strip()}\n```\n{CODE_CLOSE}")
+
+
+def extract_code(text: str) -> str | None:
+    """The last fenced python block of a text (or the body of <code> without fences)."""
+    blocks = _FENCE.findall(text)
+    if blocks:
+        return blocks[-1].strip("\n")
+    m = re.search(re.escape(CODE_OPEN) + r"(.*?)(?:" + re.escape(CODE_CLOSE) + r"|$)", text, re.DOTALL)
+    if m and m.group(1).strip():
+        return m.group(1).strip("\n")
+    return None
+
+
+def parse_step(raw: str) -> ParsedStep:
+    """Parse one generated step (the model's continuation after ``<step>``, or a full step).
+
+    Accepts text with or without the leading ``<step>``; requires the closing ``</step>``.
+    """
+    s = raw.strip()
+    if s.startswith(STEP_OPEN):
+        s = s[len(STEP_OPEN):]
+    if STEP_CLOSE not in s:
+        return ParsedStep(format_step(s), s.strip(), False, None, "no closing </step>")
+    body = s.split(STEP_CLOSE, 1)[0].strip()
+    text = format_step(body)
+    if not body:
+        return ParsedStep(text, body, False, None, "empty step")
+    if STEP_OPEN in body:
+        return ParsedStep(text, body, False, None, "nested <step>")
+    has_code_tag = CODE_OPEN in body
+    has_fence = "```" in body
+    if not has_code_tag:
+        if has_fence:
+            return ParsedStep(text, body, False, None, "code in a non-final step")
+        return ParsedStep(text, body, False, None, None)
+    code = extract_code(body)
+    if code is None or not code.strip():
+        return ParsedStep(text, body, True, None, "terminal step without code")
+    try:
+        ast.parse(code)
+    except SyntaxError as e:
+        return ParsedStep(text, body, True, code, f"code does not parse: {e.msg} (line {e.lineno})")
+    return ParsedStep(text, body, True, code, None)
