@@ -34,6 +34,8 @@ class Tests:
     ``prelude`` runs before the candidate code (imports the tests rely on).
     """
 
+    __test__ = False  # not a pytest class
+
     kind: str
     cases: list[Any]
     prelude: str = ""

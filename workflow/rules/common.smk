@@ -26,5 +26,15 @@ def baseline_targets():
     return expand(f"{RES}/scores/base/{{bench}}/{{method}}/eval.json", bench=BENCHES, method=["direct", "cot"])
 
 
+def score_targets():
+    """Every eval.json the report summarises (extended as stages land: trained models, sweeps)."""
+    return baseline_targets()
+
+
+def hydra_list(paths):
+    """A list of paths as one shell-quoted Hydra override value."""
+    return shlex.quote("[" + ",".join("'" + str(p) + "'" for p in paths) + "]")
+
+
 def default_targets():
     return [f"{RES}/report/results.md"]
