@@ -1,0 +1,42 @@
+"""`seer infer`: a benchmark -> EvalPlus samples (+ `<out>.stats.json`: tokens, wall time)."""
+from __future__ import annotations
+
+import logging
+import time
+
+from omegaconf import DictConfig
+
+from seer.config import config_hash
+from seer.data.jsonl import read_jsonl, write_json, write_jsonl
+from seer.data.schemas import Problem
+from seer.stages.common import load_policy
+
+log = logging.getLogger(__name__)
+
+
+def infer(cfg: DictConfig) -> None:
+    if not (cfg.io.bench and cfg.io.out):
+        raise ValueError("infer needs io.bench and io.out")
+    problems = read_jsonl(cfg.io.bench, Problem.from_dict)
+    policy = load_policy(cfg)
+    method, ic = cfg.infer.method, cfg.infer
+    t0 = time.time()
+    if method in ("direct", "cot"):
+        from seer.eval.single_shot import single_shot
+
+        samples = single_shot(policy, problems, method, ic.n_samples, ic.temperature, ic.top_p, ic.max_tokens,
+                              ic.random_seed)
+    elif method == "beam":
+        from seer.search.beam import beam_search_samples
+
+        samples = beam_search_samples(policy, problems, cfg)
+    else:
+        raise ValueError(f"infer.method must be direct, cot or beam, got {method!r}")
+    h = config_hash(cfg)
+    for s in samples:
+        s["config_hash"] = h
+    write_jsonl(cfg.io.out, samples)
+    stats = {"tokens": sum(int(s.get("n_tokens", 0)) for s in samples), "wall_time_s": time.time() - t0,
+             "n_samples": len(samples), "n_tasks": len(problems), "method": method}
+    write_json(f"{cfg.io.out}.stats.json", stats)
+    log.info("infer %s: %d samples, %d tokens in %.1fs", method, len(samples), stats["tokens"], stats["wall_time_s"])
