@@ -38,6 +38,7 @@ class BackendConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     batch_size: int = 16  # sequences per forward; halved automatically on out-of-memory
     threads: int = 0  # torch intra-op threads; 0 = torch default
+    progress: bool = True  # tqdm bars over batches (also off when stderr is not a terminal)
     gpu_memory_utilization: float = 0.9  # vllm only
     enable_prefix_caching: bool = True  # vllm only
 
@@ -56,8 +57,9 @@ class SeedConfig:
     source: str = "mbpp"  # mbpp | leetcode | self_oss | sra_leetcode | jsonl
     path: str = ""  # for source=jsonl
     splits: list[str] = field(default_factory=lambda: ["train", "validation", "prompt"])
+    difficulties: list[str] = field(default_factory=list)  # keep only these (easy/medium/hard); empty = all
     limit: int = 0  # 0 = all
-    shuffle_seed: int = 0
+    shuffle_seed: int = 0  # 0 = source order; N > 0 shuffles with seed N before `limit`
     decontaminate: bool = True
     ngram: int = 10
     threshold: float = 0.3
@@ -83,6 +85,7 @@ class RefineConfig:
     enabled: bool = True
     temperature: float = 0.7
     max_tokens: int = 1024
+    verify: bool = True  # run the rewritten code; if it fails the tests, fall back to the reference code too
 
 
 @dataclass
@@ -109,6 +112,7 @@ class ExploreConfig:
     top_p: float = 1.0
     max_step_tokens: int = 512
     n_fewshot: int = 3
+    batch_problems: int = 16  # live trees per shard; each MCTS round is ONE generate call over all of them
     use_value: bool = True  # value estimates for non-terminal leaves when the policy has a head
     max_correct_paths: int = 4
     max_incorrect_paths: int = 4
@@ -130,7 +134,11 @@ class LoraConfig:
 
 @dataclass
 class TrainConfig:
+    stage: int = 1  # 1: NLL + beta * value; 2: new LoRA on the stage-1 model, KL to it
     lora: LoraConfig = field(default_factory=LoraConfig)
+    max_steps: int = 0  # optimizer steps; 0 = as many as `epochs` take
+    max_grad_norm: float = 1.0  # 0 = no clipping
+    save_merged: bool = False  # also write merged full weights into the model directory
     lr: float = 5e-5
     warmup_steps: int = 15
     epochs: float = 2.0
@@ -195,6 +203,14 @@ class IOConfig:
 
 
 @dataclass
+class SweepConfig:
+    """A grid in Hydra's sweep syntax, e.g. {"infer.b1": "1,2,3", "infer.b2": "range(1,6)"}."""
+
+    params: dict[str, str] = field(default_factory=dict)
+    models: list[str] = field(default_factory=lambda: ["stage2"])  # which trained models the grid infers with
+
+
+@dataclass
 class SeerConfig:
     experiment: str = "quickstart"
     results_root: str = "results"
@@ -211,7 +227,7 @@ class SeerConfig:
     infer: InferConfig = field(default_factory=InferConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     io: IOConfig = field(default_factory=IOConfig)
-    sweep: dict[str, Any] = field(default_factory=dict)  # filled by conf/sweep/*.yaml
+    sweep: SweepConfig = field(default_factory=lambda: SweepConfig())  # conf/sweep/*.yaml
     ablation: dict[str, Any] = field(default_factory=dict)
 
 
