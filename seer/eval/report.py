@@ -16,7 +16,8 @@ from typing import Any, Iterable
 
 from seer.data.jsonl import atomic_open
 
-_SEED = re.compile(r"(^|[+_])(random_seed|seed)=\d+")
+# a seed override in a point name: runs that differ only by it are folded into mean ± std
+_SEED = re.compile(r"(^|,)([\w.]*random_seed)=\d+")
 
 BENCH_LABELS = {"humaneval": "HumanEval", "humaneval_plus": "HumanEval+", "mbpp": "MBPP",
                 "mbppplus": "MBPP+", "lcb": "LiveCodeBench (public)"}
@@ -30,10 +31,11 @@ class Score:
     pass1: float
     n_tasks: int
     cost: dict[str, float]
+    path: Path
 
     @property
     def row(self) -> str:
-        return f"{self.model}/{_SEED.sub('', self.point).strip('+_') or 'default'}"
+        return f"{self.model}/{_SEED.sub('', self.point).strip(',') or 'default'}"
 
 
 def load_scores(paths: Iterable[str | Path]) -> list[Score]:
@@ -46,7 +48,7 @@ def load_scores(paths: Iterable[str | Path]) -> list[Score]:
         d = json.loads(p.read_text())
         stats_path = Path(str(p).replace("/scores/", "/infer/")).with_name("samples.jsonl.stats.json")
         cost = json.loads(stats_path.read_text()) if stats_path.exists() else {}
-        out.append(Score(model, bench, point, float(d["pass_at_k"]["pass@1"]), int(d["n_tasks"]), cost))
+        out.append(Score(model, bench, point, float(d["pass_at_k"]["pass@1"]), int(d["n_tasks"]), cost, p))
     return out
 
 
@@ -97,9 +99,20 @@ def write_report(scores: list[Score], md_path: str | Path, title: str = "Results
         w.writerow(["model", "point", "row", "bench", "pass@1", "n_tasks"])
         for s in sorted(scores, key=lambda s: (s.model, s.point, s.bench)):
             w.writerow([s.model, s.point, s.row, s.bench, f"{s.pass1:.6f}", s.n_tasks])
-    figures = plot_pass1(scores, out_dir / "figures")
+    from seer.eval import figures as fg
+
+    fig_dir = out_dir / "figures"
+    figures = plot_pass1(scores, fig_dir)
+    figures += fg.beam_heatmaps(scores, fig_dir)
+    figures += fg.param_curves(scores, fig_dir, "train.beta", "value-loss weight beta")
+    figures += fg.param_curves(scores, fig_dir, "train.kl_weight", "stage-2 KL weight")
+    pairs = [pr for s in scores for pr in fg.calibration_pairs(s.path)]
+    figures += fg.value_calibration(pairs, fig_dir)
     parts: list[Any] = [f"# {title}", "", "pass@1 (%), greedy or as configured per method; "
                         "LiveCodeBench uses public tests only.", "", markdown_table(scores), ""]
+    over = fg.overthinking_table({(s.model, s.bench, s.point): s.path for s in scores})
+    if over:
+        parts += ["## Overthinking", "", over, ""]
     cost = cost_table(scores)
     if cost:
         parts += ["## Cost", "", cost, ""]
