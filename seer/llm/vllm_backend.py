@@ -1,0 +1,251 @@
+"""The vLLM backend of the Policy protocol (GPU clusters: `pip install 'seer[vllm]'` on a CUDA machine).
+
+vLLM is imported only inside `build_vllm_policy`, so this module imports, and its tests run, where
+vLLM is not installed; `VllmPolicy` takes the engine and the SamplingParams class as arguments and
+the tests drive it with a fake engine. A real run needs an NVIDIA GPU.
+
+Generation: one `LLM.generate` call per `generate()`. Prompts go in as token ids, encoded exactly as
+the transformers backend encodes them, so both backends see the same prompt tokens, and a prompt
+that leaves no room to generate gets the "context" generation without reaching vLLM. Each prompt has
+its own SamplingParams: n, temperature, top_p, max_tokens clamped to the context left, the stop
+strings with `include_stop_str_in_output=True`, `logprobs=1` and a seed. vLLM ends a sample at the
+first stop string (or EOS) and cuts its text right after the stop string, which is kept: the
+transformers backend's semantics. `cut_at_stop` runs again on the text so the two cannot drift.
+`n_tokens` is `len(token_ids)`, which includes the token that completed the stop string or EOS.
+
+Log-probs: vLLM's V1 engine (the only engine since 0.11) computes the returned log-probs from the
+raw logits, before penalties, temperature and top-p (`logprobs_mode="raw_logprobs"`, its default,
+set explicitly here). With `logprobs=1` every generated position holds the sampled token's log-prob
+and `cumulative_logprob` is their sum. `mean_logprob` = cumulative_logprob / n_tokens is therefore
+the mean log-prob of the sampled tokens under the model's own distribution, as the transformers
+backend records it (SEER's PUCT prior is exp of it); the per-token entries are the fallback.
+
+Seeds: prompt i of a call gets seed `call_seed + n * i`, and vLLM gives the j-th of its n samples
+seed + j, so every sample of a call draws from its own generator and a rerun reproduces it (same
+GPU type and vLLM version).
+
+Values: vLLM does not return hidden states for sampled text, so `value(texts)` is a scoring pass of
+the transformers backend on the same GPU: a trained policy-value directory with its value head
+(`seer.model.backend.as_policy`), or the base model with a caller's `value_fn`. The scorer is loaded
+first and vLLM gets the GPU memory left (its `gpu_memory_utilization` is capped at the free
+fraction minus headroom for the scorer's activations).
+
+Trained directories: vLLM serves merged weights: the directory's `merged/` when training saved it
+(train.save_merged=true), else the scorer's merged model, written once under the model cache.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import random
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from seer.llm.hf_backend import TransformersPolicy, cut_at_stop
+from seer.llm.policy import GenerateRequest, Generation, Policy
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = ("backend.name=vllm: vllm is an optional extra for GPU clusters (pip install 'seer[vllm]' "
+                "on a CUDA machine); use backend=transformers here")
+# share of GPU memory kept free for the transformers scorer's activations when one is loaded
+SCORER_HEADROOM = 0.10
+_MERGED_MARK = "seer-merged.txt"
+
+
+class VllmPolicy:
+    """A Policy over a vLLM engine (see the module docstring).
+
+    `engine` has vLLM's `LLM.generate(prompts, sampling_params, use_tqdm=...)`; `make_params` is
+    `vllm.SamplingParams` (or a fake with the same keyword arguments); `tokenizer` is the
+    transformers tokenizer of the served weights; `scorer` supplies `value()`.
+    """
+
+    # prompt formatting and token counting are the transformers backend's (they read only
+    # `self.tokenizer` and `self.chat_template`), so both backends build identical prompts
+    chat_prompt = TransformersPolicy.chat_prompt
+    encode = TransformersPolicy.encode
+    count_tokens = TransformersPolicy.count_tokens
+
+    def __init__(self, engine: Any, tokenizer: Any, make_params: Callable[..., Any], *, seed: int = 0,
+                 chat_template: bool = True, max_context: int = 2048, scorer: Policy | None = None,
+                 progress: bool = False) -> None:
+        self.engine = engine
+        self.tokenizer = tokenizer
+        self.make_params = make_params
+        self.seed = seed
+        self.chat_template = chat_template and bool(getattr(tokenizer, "chat_template", None))
+        self.max_context = max_context
+        self.scorer = scorer
+        self.progress = progress
+        self._calls = 0
+
+    @property
+    def has_value_head(self) -> bool:
+        return self.scorer is not None and self.scorer.has_value_head
+
+    def value(self, texts: Sequence[str]) -> list[float]:
+        if self.scorer is None:
+            raise NotImplementedError("this vLLM policy has no value scorer (load a policy-value directory "
+                                      "or pass value_fn)")
+        return self.scorer.value(texts)
+
+    def generate(self, prompts: Sequence[str], req: GenerateRequest) -> list[list[Generation]]:
+        call_seed = req.seed if req.seed is not None else random.Random(f"{self.seed}:{self._calls}").getrandbits(31)
+        self._calls += 1
+        results: list[list[Generation]] = [[] for _ in prompts]
+        inputs: list[dict[str, list[int]]] = []
+        params: list[Any] = []
+        rows: list[int] = []
+        for i, prompt in enumerate(prompts):
+            ids = self.encode(prompt)
+            room = self.max_context - len(ids)
+            if room <= 0:  # no room to generate: SEER scores such a node -1
+                results[i] = [Generation("", 0, 0.0, "context") for _ in range(req.n)]
+                continue
+            inputs.append({"prompt_token_ids": ids})
+            params.append(self.make_params(
+                n=req.n, temperature=req.temperature, top_p=req.top_p if req.temperature > 0 else 1.0,
+                max_tokens=max(1, min(req.max_tokens, room)), stop=list(req.stop) or None,
+                include_stop_str_in_output=True, logprobs=1, seed=call_seed + req.n * i,
+                skip_special_tokens=True))
+            rows.append(i)
+        if not rows:
+            return results
+        outputs = self.engine.generate(inputs, params, use_tqdm=self.progress)
+        if len(outputs) != len(rows):
+            raise RuntimeError(f"vLLM returned {len(outputs)} results for {len(rows)} prompts")
+        for i, out in zip(rows, outputs):
+            samples = sorted(out.outputs, key=lambda c: c.index)
+            if len(samples) != req.n:
+                raise RuntimeError(f"vLLM returned {len(samples)} samples for prompt {i}, expected n={req.n}")
+            results[i] = [to_generation(c, req.stop) for c in samples]
+        return results
+
+
+def to_generation(completion: Any, stop: Sequence[str]) -> Generation:
+    """One vLLM CompletionOutput (text, token_ids, cumulative_logprob, logprobs, finish_reason)."""
+    n = len(completion.token_ids)
+    text, stopped = cut_at_stop(completion.text, stop)
+    finished = stopped or completion.finish_reason == "stop"
+    return Generation(text=text, n_tokens=n, mean_logprob=mean_logprob(completion),
+                      finish_reason="stop" if finished else "length")
+
+
+def mean_logprob(completion: Any) -> float:
+    """Mean log-prob of the sampled tokens: cumulative_logprob / tokens, else the per-token entries."""
+    tokens = list(completion.token_ids)
+    if not tokens:
+        return 0.0
+    if completion.cumulative_logprob is not None:
+        return float(completion.cumulative_logprob) / len(tokens)
+    per_token = completion.logprobs
+    if per_token is None or len(per_token) != len(tokens):
+        raise RuntimeError("vLLM returned no log-probs for a sample (SamplingParams.logprobs=1 was set)")
+    return sum(float(per_token[k][t].logprob) for k, t in enumerate(tokens)) / len(tokens)
+
+
+def gpu_memory_fraction(requested: float, free: int, total: int, headroom: float) -> float:
+    """vLLM's gpu_memory_utilization: `requested`, capped at the free share minus `headroom`
+    (vLLM refuses to start when it asks for more than is free)."""
+    available = free / total - headroom
+    if available <= 0.05:
+        raise RuntimeError(f"only {free / 2**30:.1f} of {total / 2**30:.1f} GiB GPU memory free; vLLM needs more "
+                           "(is another process on this GPU? see docs/cluster.md on GPU placement)")
+    return round(min(requested, available), 3)
+
+
+def _cuda_memory() -> tuple[int, int]:
+    import torch
+
+    return torch.cuda.mem_get_info()
+
+
+def merged_weights(model_dir: str | os.PathLike[str], scorer_model: Any, cache_dir: str = "") -> str:
+    """A directory of full weights vLLM can load for a policy-value directory (see the docstring)."""
+    from seer.llm.load import cache_root
+    from seer.model.policy_value import META_FILE, read_meta
+
+    d = Path(model_dir)
+    meta = read_meta(d)
+    if meta.get("merged") and (d / meta["merged"]).is_dir():
+        return str(d / meta["merged"])
+    # keyed by where the directory is and when it was written: a retrained model gets a new key
+    stamp = f"{d.resolve()}:{(d / META_FILE).stat().st_mtime_ns}"
+    out = cache_root(cache_dir) / "merged" / hashlib.sha256(stamp.encode()).hexdigest()[:16]
+    if (out / _MERGED_MARK).is_file():
+        return str(out)
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    scorer_model.lm.save_pretrained(str(tmp))
+    scorer_model.tokenizer.save_pretrained(str(tmp))
+    (tmp / _MERGED_MARK).write_text(f"{stamp}\n")
+    try:
+        tmp.rename(out)
+    except OSError:  # another job merged the same directory first; its copy is as good
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (out / _MERGED_MARK).is_file():
+            raise
+    log.info("merged weights of %s for vLLM in %s", d, out)
+    return str(out)
+
+
+def build_vllm_policy(cfg: Any, value_fn: Any = None, model_dir: str | os.PathLike[str] | None = None) -> VllmPolicy:
+    """Serve `cfg.model` (or the policy-value directory `model_dir` / `cfg.model.adapter`) with vLLM.
+
+    `value_fn` (hidden state -> value, see seer.llm.hf_backend) scores values with the base model in
+    the transformers backend; a policy-value directory brings its own value head.
+    """
+    try:
+        from vllm import LLM, SamplingParams
+    except ImportError as e:
+        raise ImportError(f"{INSTALL_HINT} ({e})") from e
+    import torch
+
+    from seer.llm.load import (
+        load_model_and_tokenizer,
+        load_tokenizer,
+        resolve_device,
+        resolve_model,
+        torch_dtype,
+    )
+
+    device = resolve_device(cfg.backend.device)
+    if not device.startswith("cuda"):
+        raise ValueError(f"backend.device={cfg.backend.device}: vLLM needs a CUDA GPU ({INSTALL_HINT})")
+    d = model_dir or cfg.model.adapter
+    scorer: TransformersPolicy | None = None
+    common: dict[str, Any] = {"device": device, "batch_size": cfg.backend.batch_size, "seed": cfg.random_seed,
+                               "chat_template": cfg.model.chat_template, "max_context": cfg.model.max_context,
+                               "progress": False}
+    if d:
+        from seer.model.backend import as_policy
+        from seer.model.policy_value import load_policy_value
+
+        model = load_policy_value(d, merge=True, cache_dir=cfg.model.cache_dir,
+                                  dtype=torch_dtype(cfg.model.dtype, device), device=device)
+        scorer = as_policy(model, **common)
+        weights, tokenizer_dir = merged_weights(d, model, cfg.model.cache_dir), str(d)
+    else:
+        weights = tokenizer_dir = resolve_model(cfg.model)
+        if value_fn is not None:
+            lm, tok = load_model_and_tokenizer(cfg.model, device=device)
+            scorer = TransformersPolicy(lm, tok, value_fn=value_fn, **common)
+    free, total = _cuda_memory()
+    utilization = gpu_memory_fraction(cfg.backend.gpu_memory_utilization, free, total,
+                                      SCORER_HEADROOM if scorer is not None else 0.0)
+    engine = LLM(model=weights, tokenizer=tokenizer_dir, dtype=cfg.model.dtype, seed=cfg.random_seed,
+                 max_model_len=cfg.model.max_context, gpu_memory_utilization=utilization,
+                 enable_prefix_caching=cfg.backend.enable_prefix_caching,
+                 # the model is sharded tensor-parallel over every visible GPU (the stage's `gpu` resource)
+                 tensor_parallel_size=max(1, torch.cuda.device_count()),
+                 logprobs_mode="raw_logprobs",
+                 # the request alone decides how we sample, not the model's generation_config.json
+                 generation_config="vllm")
+    return VllmPolicy(engine, load_tokenizer(tokenizer_dir), SamplingParams, seed=cfg.random_seed,
+                      chat_template=cfg.model.chat_template, max_context=cfg.model.max_context, scorer=scorer,
+                      progress=cfg.backend.progress and sys.stderr.isatty())
