@@ -1,0 +1,557 @@
+"""Trusted half of the sandbox; runs inside the sandboxed interpreter (stdlib only).
+
+The fork server (``zygote.py``) forks one driver per run: pid 1 of new pid, network and mount
+namespaces (mode "root"), with fds 0-4 = payload, stdout, stderr, results, control pipes of the
+parent (``execute.py``). The driver never executes candidate code:
+
+    parent --payload on fd 0 (marshal; trusted data only, no expected outputs)--> driver
+    driver --fork--> runner: moves its fds into place and closes every other driver fd, applies
+                     rlimits, drops to the sandbox uid, runs candidate + tests, and reports on fd 3
+                     as "<key> <tag> <case> <status> <json>" lines (key: random, per runner)
+    driver --"L"/"C <case> <status> <json>"/"T"/"X"/"D" (or "F": driver failure) lines on the
+             results fd--> parent
+    parent --token on the control fd, sent only after "D"--> driver --"E <token>"--> parent
+
+"D" is written only after every process of the run has been killed and reaped, so no sandboxed
+process is alive when the token exists anywhere but in the parent. A runner that dies mid-test
+(``os._exit``, a signal, a crash) costs only that test: the next runner reloads the program and
+continues with the following test. See ``seer/sandbox/__init__.py`` for the threat model.
+"""
+import ctypes
+import marshal
+import os
+import resource
+import select
+import sys
+import time
+
+import codec
+
+REPORT_FD = 3  # runner -> driver reports; the re-opened sys.path directories follow it
+_EQ_NAME = "_seer_assert_eq"  # must match seer.sandbox.payload.EQ_NAME
+_SIGNALS = {6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 24: "SIGXCPU", 25: "SIGXFSZ"}
+_exit = os._exit
+_prctl = ctypes.CDLL(None).prctl  # ctypes is already loaded in the fork server
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
+
+
+def main(argv: list) -> None:
+    results_fd, control_fd = int(argv[1]), int(argv[2])
+    try:
+        payload = marshal.loads(_read_all(0))
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        if payload["nondumpable"]:
+            _set_nondumpable()
+        Driver(payload, results_fd).run()
+    except BaseException as e:  # noqa: BLE001 -- our bug or the machine (fork failing), not the program
+        _write_all(results_fd, b"F " + codec.dumps(f"{type(e).__name__}: {e}").encode() + b"\n")
+        _exit(1)
+    _write_all(results_fd, b"D\n")
+    token = _read_all(control_fd).strip()
+    if token:
+        _write_all(results_fd, b"E " + token + b"\n")
+    _exit(0)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        b = os.read(fd, 1 << 20)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _set_nondumpable() -> None:
+    # without root the runners share our uid: keep them out of /proc/<driver>/fd and ptrace
+    _prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def _status_text(status: int) -> str:
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        return "killed by " + _SIGNALS.get(-code, f"signal {-code}")
+    return f"exit status {code}"
+
+
+class _Runner:
+    __slots__ = ("finished", "key", "loaded", "pid", "pidfd", "rd", "report", "status")
+
+    def __init__(self, pid: int, pidfd: int, rd: int, key: bytes) -> None:
+        self.pid, self.pidfd, self.rd, self.key = pid, pidfd, rd, key
+        self.loaded = False  # program + setup ran; tests may follow
+        self.finished = False  # nothing more may be reported (load failed / stdio test done)
+        self.report = None  # stdio: (status, json) of the test
+        self.status = None  # wait status once reaped
+
+
+class Driver:
+    def __init__(self, p: dict, out_fd: int) -> None:
+        self.p = p
+        self.out = out_fd
+        self.kind = p["kind"]
+        self.n = len(p["cases"])
+        self.next = 0  # first test without a reported outcome
+        self.deadline = time.monotonic() + p["timeout"]
+        self.max_line = p["value_cap"] + 4096
+        # the dropped uid may not be able to traverse to the stdlib (e.g. it lives under /root):
+        # runners import through these directory fds instead, via /proc/self/fd/N
+        self.path_dirs = [d for d in sys.path if os.path.isdir(d)] if p["uid"] >= 0 else []
+        self.path_fds = [os.open(d, os.O_PATH | os.O_DIRECTORY) for d in self.path_dirs]
+
+    # --- messages to the parent -------------------------------------------------------------
+    def send(self, line: bytes) -> None:
+        _write_all(self.out, line + b"\n")
+
+    def send_case(self, i: int, status: bytes, detail: str) -> None:
+        self.send(b"C %d %s %s" % (i, status, codec.dumps(detail).encode()))
+
+    def close_rest(self, status: bytes, first: str, rest: str) -> None:
+        for i in range(self.next, self.n):
+            self.send_case(i, status, first if i == self.next else rest)
+        self.next = self.n
+
+    def time_up(self, first: str) -> None:
+        self.send(b"T")  # also when it hit while loading, before any test
+        self.close_rest(b"timeout", first, "not run: time limit exceeded")
+
+    # --- main loops -------------------------------------------------------------------------
+    def run(self) -> None:
+        if self.kind == "stdio":
+            self.run_script_per_test()
+        else:
+            self.run_program()
+
+    def run_program(self) -> None:
+        """assert/call tests: one runner loads the program once and runs the tests in order."""
+        while True:
+            r = self.spawn(self.next)
+            how = self.supervise(r)
+            self.kill_all(r)
+            if how == "deadline":
+                return self.time_up("time limit exceeded")
+            if how == "tampered":
+                self.send(b"X " + codec.dumps("protocol violation on the report channel").encode())
+                return self.close_rest(b"error", "protocol violation", "not run: protocol violation")
+            if r.finished:
+                return
+            if not r.loaded:
+                self.send(b"L " + codec.dumps(f"program ended while loading ({_status_text(r.status)})").encode())
+                return self.close_rest(b"error", "not run: program failed to load", "not run: program failed to load")
+            if self.next >= self.n:
+                return
+            self.send_case(self.next, b"error", f"program ended during this test ({_status_text(r.status)})")
+            self.next += 1
+            if self.next >= self.n:
+                return
+
+    def run_script_per_test(self) -> None:
+        """stdio tests: each test is a fresh run of the script with the input on fd 0."""
+        caps = self.p["out_caps"]
+        for i in range(self.n):
+            if time.monotonic() >= self.deadline:
+                return self.time_up("not run: time limit exceeded")
+            fin = os.memfd_create("stdin")
+            _write_all(fin, self.p["cases"][i])
+            os.lseek(fin, 0, os.SEEK_SET)
+            fout = os.memfd_create("stdout")
+            r = self.spawn(i, (fin, fout))
+            os.close(fin)
+            how = self.supervise(r)
+            self.kill_all(r)
+            try:
+                if how == "deadline":
+                    return self.time_up("time limit exceeded")
+                if how == "tampered":
+                    self.send(b"X " + codec.dumps("protocol violation on the report channel").encode())
+                    return self.close_rest(b"error", "protocol violation", "not run: protocol violation")
+                status, detail = r.report or (None, None)
+                if status == b"error":
+                    self.send(b"C %d error %s" % (i, detail))
+                elif status == b"ok" or (status is None and os.waitstatus_to_exitcode(r.status) == 0):
+                    os.lseek(fout, 0, os.SEEK_SET)
+                    out = os.read(fout, caps[i] + 1)
+                    self.send_case(i, b"value", out[:caps[i]].decode("utf-8", "replace"))
+                else:
+                    self.send_case(i, b"error", f"program ended abnormally ({_status_text(r.status)})")
+                self.next = i + 1
+            finally:
+                os.close(fout)
+
+    # --- runners ----------------------------------------------------------------------------
+    def spawn(self, start: int, stdio: tuple | None = None) -> _Runner:
+        key = os.urandom(16).hex().encode()
+        rd, wr = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            # locals: the program can patch os and this module, not this frame
+            exit_, kill_, getpid_ = os._exit, os.kill, os.getpid
+            try:
+                os.close(rd)
+                _enter_sandbox(self.p, wr, stdio, self.path_fds, self.path_dirs)
+                _run(self.p, start, key)
+            finally:
+                while True:  # never return into the driver
+                    exit_(70)
+                    kill_(getpid_(), 9)
+        os.close(wr)
+        if not self.p["pidns"]:
+            try:
+                os.setpgid(pid, pid)  # also done in the child; whichever runs first wins
+            except OSError:
+                pass
+        return _Runner(pid, os.pidfd_open(pid), rd, key)
+
+    def supervise(self, r: _Runner) -> str:
+        """Forward r's reports until it exits ("exited"), the deadline ("deadline") or a bad line."""
+        poller = select.poll()
+        poller.register(r.rd, select.POLLIN)
+        poller.register(r.pidfd, select.POLLIN)
+        buf = b""
+        while True:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                return "deadline"
+            for fd, _ in poller.poll(left * 1000 + 1):
+                if fd == r.pidfd:
+                    # the runner is gone; its descendants may still hold the pipe open
+                    os.set_blocking(r.rd, False)
+                    while True:
+                        try:
+                            chunk = os.read(r.rd, 1 << 16)
+                        except BlockingIOError:
+                            break
+                        if not chunk:
+                            break
+                        buf += chunk
+                        buf, ok = self.lines(r, buf)
+                        if not ok:
+                            return "tampered"
+                    return "exited"
+                chunk = os.read(r.rd, 1 << 16)
+                if not chunk:
+                    poller.unregister(r.rd)
+                    continue
+                buf, ok = self.lines(r, buf + chunk)
+                if not ok:
+                    return "tampered"
+
+    def lines(self, r: _Runner, buf: bytes) -> tuple:
+        while True:
+            nl = buf.find(b"\n")
+            if nl < 0:
+                return buf, len(buf) <= self.max_line
+            if not self.handle(r, buf[:nl]):
+                return buf, False
+            buf = buf[nl + 1:]
+
+    def handle(self, r: _Runner, line: bytes) -> bool:
+        parts = line.split(b" ", 4)
+        if len(parts) != 5 or parts[0] != r.key or r.finished:
+            return False
+        _, tag, i, status, rest = parts
+        try:
+            i = int(i)
+        except ValueError:
+            return False
+        if tag == b"R" and not r.loaded and self.kind != "stdio":
+            r.loaded = True
+            return True
+        if tag == b"L" and not r.loaded and self.kind != "stdio":
+            self.send(b"L " + rest)
+            r.finished = True
+            self.close_rest(b"error", "not run: program failed to load", "not run: program failed to load")
+            return True
+        if tag != b"C" or i != self.next:
+            return False
+        if self.kind == "stdio":
+            if status not in (b"ok", b"error"):
+                return False
+            r.report = (status, rest)
+            r.finished = True
+            return True
+        allowed = (b"pass", b"fail", b"error") if self.kind == "assert" else (b"value", b"error")
+        if not r.loaded or status not in allowed:
+            return False
+        self.send(b"C %d %s %s" % (i, status, rest))
+        self.next += 1
+        return True
+
+    def kill_all(self, r: _Runner) -> None:
+        """Kill every process of the run except the driver, and reap them."""
+        if self.p["pidns"] and os.getpid() == 1:
+            try:
+                os.kill(-1, 9)  # as pid 1 of our own pid namespace: only our namespace's processes
+            except ProcessLookupError:
+                pass
+        else:
+            try:
+                os.killpg(r.pid, 9)
+            except (ProcessLookupError, PermissionError):
+                pass
+        _, r.status = os.waitpid(r.pid, 0)
+        while True:  # orphans re-parented to us (pid 1) from earlier runners
+            try:
+                if os.waitpid(-1, os.WNOHANG if not self.p["pidns"] else 0)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+        os.close(r.pidfd)
+        os.close(r.rd)
+
+
+# --- inside a runner (child) ---------------------------------------------------------------
+def _enter_sandbox(p: dict, report_w: int, stdio: tuple | None, path_fds: list, path_dirs: list) -> None:
+    if stdio is not None:
+        os.dup2(stdio[0], 0)
+        os.dup2(stdio[1], 1)
+    keep = [report_w] + path_fds
+    high = [os.dup2(fd, 200 + k) for k, fd in enumerate(keep)]  # out of the way of the targets
+    for k, fd in enumerate(high):
+        os.dup2(fd, REPORT_FD + k)
+    os.closerange(REPORT_FD + len(keep), resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+    if not p["pidns"]:  # no namespace to take everything down with the driver
+        os.setpgid(0, 0)
+        _prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
+    if _prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:  # setuid-root binaries stay unprivileged
+        raise OSError("prctl(PR_SET_NO_NEW_PRIVS) failed")
+    for name, value in p["limits"].items():
+        res = getattr(resource, name)
+        soft, hard = value if isinstance(value, tuple) else (value, value)
+        cur_hard = resource.getrlimit(res)[1]
+        if cur_hard != resource.RLIM_INFINITY and os.geteuid() != 0:
+            soft, hard = min(soft, cur_hard), min(hard, cur_hard)
+        resource.setrlimit(res, (soft, hard))
+    if p["uid"] >= 0:
+        os.setgroups([])
+        os.setresgid(p["gid"], p["gid"], p["gid"])
+        os.setresuid(p["uid"], p["uid"], p["uid"])
+        dirs = [f"/proc/self/fd/{REPORT_FD + 1 + k}" for k in range(len(path_fds))]
+        sys.path[:] = dirs
+        for mod in list(sys.modules.values()):  # packages already imported keep importing submodules
+            paths = getattr(mod, "__path__", None)
+            if isinstance(paths, list):
+                for j, d in enumerate(paths):
+                    for o, n in zip(path_dirs, dirs):
+                        if d.startswith(o + "/"):
+                            paths[j] = n + d[len(o):]
+        sys.path_importer_cache.clear()
+    sys.dont_write_bytecode = True
+    sys.argv[:] = ["main.py"]
+
+
+def _make_runner(
+    type=type, len=len, isinstance=isinstance, repr=repr, str=str, dict=dict, list=list,
+    tuple=tuple, set=set, frozenset=frozenset, int=int, float=float, bytes=bytes,
+    complex=complex, bool=bool, id=id, range=range, zip=zip, all=all, exec=exec,
+    compile=compile, getattr=getattr, flags_of=type.__dict__["__flags__"].__get__,
+    mro_of=type.__dict__["__mro__"].__get__,
+    BaseException=BaseException, SystemExit=SystemExit, AssertionError=AssertionError,
+    write=os.write, base=codec.base, encode=codec.encode, dumps=codec.dumps, decode=codec.decode,
+    sys=sys, io=sys.modules["io"], b_module=sys.modules["builtins"],
+):  # type: ignore[no-untyped-def]
+    """Build the runner with every builtin it needs bound now, before any candidate code runs.
+
+    Candidate code may patch ``builtins`` (even the real dict, e.g. via ``os.__builtins__``),
+    ``os`` or ``sys``; the closures below only use what is bound here.
+    """
+    # membership by id: `t in (int, ...)` would call a candidate metaclass's __eq__
+    atoms = {id(t) for t in (int, float, str, bytes, complex, bool, type(None))}
+    sets = {id(set), id(frozenset)}
+    builtin = atoms | sets | {id(list), id(tuple), id(dict)}
+
+    def plain(v):  # type: ignore[no-untyped-def]
+        """Hashable and made of exact builtin types only (safe as a dict key or set element)."""
+        t = type(v)
+        if id(t) in atoms:
+            return True
+        if t is tuple or t is frozenset:
+            return all(plain(x) for x in v)
+        return False
+
+    def trusted(t):  # type: ignore[no-untyped-def]
+        # a type whose whole MRO is static C types (Decimal, deque, datetime, range): nothing
+        # the candidate wrote can sit behind its __eq__ (Python classes are heap types). The
+        # getters come from `type` itself so a metaclass cannot fake them.
+        return all(not (flags_of(c) & (1 << 9)) for c in mro_of(t))
+
+    def same(a, b):  # type: ignore[no-untyped-def]
+        """``a == b`` that never lets an object the candidate defined decide the answer."""
+        a, b = base(a), base(b)
+        ta, tb = type(a), type(b)
+        if id(ta) in atoms and id(tb) in atoms:
+            return a == b
+        if ta is tb and (ta is list or ta is tuple):
+            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        if ta is dict and tb is dict:
+            if not (all(plain(k) for k in a) and all(plain(k) for k in b)):
+                return False
+            return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        if id(ta) in sets and id(tb) in sets:
+            return all(plain(x) for x in a) and all(plain(x) for x in b) and a == b
+        fa, fb = id(ta) not in builtin, id(tb) not in builtin
+        if not (fa or fb) or (fa and not trusted(ta)) or (fb and not trusted(tb)):
+            return False
+        r = a == b
+        return r if type(r) is bool else False
+
+    def short(v):  # type: ignore[no-untyped-def]
+        t = type(v)
+        if id(t) in builtin:
+            s = repr(v)
+            return s if len(s) <= 120 else s[:117] + "..."
+        return f"<{t.__name__} object>"
+
+    def describe(e, sources, prefix=""):  # type: ignore[no-untyped-def]
+        try:
+            name = type(e).__name__
+            msg = str(e)
+        except BaseException:
+            name, msg = "exception", "<unprintable>"
+        text = f"{name}: {msg}" if msg else name
+        if len(text) > 300:
+            text = text[:297] + "..."
+        where = None
+        tb = e.__traceback__
+        while tb is not None:
+            fn = tb.tb_frame.f_code.co_filename
+            if fn in sources:
+                where = (fn, tb.tb_lineno)
+            tb = tb.tb_next
+        if where is not None:
+            lines = sources[where[0]].splitlines()
+            src = lines[where[1] - 1].strip() if 0 < where[1] <= len(lines) else ""
+            text += f" ({where[0]} line {where[1]}: {src[:160]})"
+        return prefix + text
+
+    def run(p, start, key):  # type: ignore[no-untyped-def]
+        def report(tag, i, status, detail):  # type: ignore[no-untyped-def]
+            data = b"%s %s %d %s %s\n" % (key, tag, i, status, detail.encode("ascii"))
+            while data:
+                data = data[write(REPORT_FD, data):]
+
+        pristine = dict(b_module.__dict__)  # builtins for the test code
+        shadow = type(sys)("builtins")  # builtins for the candidate: patching them stays there
+        shadow.__dict__.update(pristine)
+        shadow.exit = shadow.quit = _quit  # site.py is off (-S), so these would be missing
+        sys.modules["builtins"] = shadow
+        out, err = sys.stdout, sys.stderr
+        kind = p["kind"]
+        sources = dict(p["sources"])
+        ns = {"__name__": "__main__" if kind == "stdio" else "__solution__", "__builtins__": shadow.__dict__}
+        try:
+            if kind == "stdio":
+                out = sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)),
+                                                    encoding="utf-8")
+                sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)),
+                                             encoding="utf-8")
+                status, detail = run_script(p, ns, sources)
+                flush(out)
+                report(b"C", start, status, detail)
+                return
+            try:
+                if p["prelude"]:
+                    exec(compile(p["prelude"], "<prelude>", "exec"), ns)
+                exec(compile(p["code"], "<solution>", "exec"), ns)
+                if kind == "assert":
+                    tns = dict(ns)
+                    tns["__builtins__"] = pristine
+                    tns[_EQ_NAME] = eq
+                    if p["setup"] is not None:
+                        exec(p["setup"], tns)
+            except BaseException as e:
+                report(b"L", start, b"error", dumps(describe(e, sources, "program failed to load: ")))
+                return
+            report(b"R", start, b"ok", "null")
+            for i in range(start, len(p["cases"])):
+                if kind == "assert":
+                    status, detail = run_assert(p["cases"][i], tns, sources)
+                else:
+                    status, detail = run_call(p, i, ns, sources)
+                report(b"C", i, status, detail)
+        finally:
+            flush(out, err, sys.stdout, sys.stderr)
+
+    mismatch = []
+
+    def eq(a, b):  # type: ignore[no-untyped-def]
+        ok = same(a, b)
+        if not ok:
+            mismatch[:] = [a, b]
+        return ok
+
+    def run_assert(code, tns, sources):  # type: ignore[no-untyped-def]
+        mismatch[:] = []
+        try:
+            exec(code, tns)
+        except BaseException as e:
+            if isinstance(e, AssertionError):
+                d = describe(e, sources)
+                if mismatch:
+                    d += f"; left {short(mismatch[0])}, right {short(mismatch[1])}"
+                return b"fail", dumps(d)
+            return b"error", dumps(describe(e, sources))
+        return b"pass", "null"
+
+    def run_call(p, i, ns, sources):  # type: ignore[no-untyped-def]
+        try:
+            args = decode(p["cases"][i])
+            if type(args) is not list:
+                return b"error", dumps("test input must be a list of arguments")
+            if p["class_name"]:
+                cls = ns.get(p["class_name"])
+                if cls is None:
+                    return b"error", dumps(f"class {p['class_name']} is not defined")
+                fn = getattr(cls(), p["fn_name"])
+            else:
+                fn = ns.get(p["fn_name"])
+                if fn is None:
+                    return b"error", dumps(f"function {p['fn_name']} is not defined")
+            value = fn(*args)
+        except BaseException as e:
+            return b"error", dumps(describe(e, sources))
+        try:
+            text = dumps(encode(value))
+        except BaseException as e:
+            return b"error", dumps(f"return value cannot be checked: {describe(e, sources)}")
+        if len(text) > p["value_cap"]:
+            return b"error", dumps(f"return value too large ({len(text)} bytes encoded)")
+        return b"value", text
+
+    def run_script(p, ns, sources):  # type: ignore[no-untyped-def]
+        try:
+            if p["prelude"]:
+                exec(compile(p["prelude"], "<prelude>", "exec"), ns)
+            exec(compile(p["code"], "<solution>", "exec"), ns)
+        except SystemExit as e:
+            c = e.code
+            if c is None or (type(c) is int and c == 0):
+                return b"ok", "null"
+            return b"error", dumps(f"exit status {c}" if type(c) is int else "exit: " + describe(e, sources))
+        except BaseException as e:
+            return b"error", dumps(describe(e, sources))
+        return b"ok", "null"
+
+    def flush(*streams):  # type: ignore[no-untyped-def]
+        for s in streams:
+            try:
+                s.flush()
+            except BaseException:
+                pass
+
+    return run
+
+
+def _quit(code=None):  # type: ignore[no-untyped-def]
+    raise SystemExit(code)
+
+
+_run = _make_runner()

@@ -1,0 +1,136 @@
+"""What the parent sends into the sandbox for one program, and what it keeps back.
+
+The payload holds only trusted data: candidate code (as text, compiled inside the sandbox), test
+code compiled here, and test inputs. Expected outputs of call and stdio tests never leave the
+parent; they are compared with the outputs the sandbox reports (``seer.sandbox.compare``).
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import marshal
+import math
+from dataclasses import dataclass
+from types import CodeType
+from typing import Any
+
+from seer.data.schemas import Tests
+
+EQ_NAME = "_seer_assert_eq"  # must match seer/sandbox/driver.py
+MISSING = object()  # a call test without an expected output
+
+
+class TestsError(ValueError):
+    """The tests of a problem are malformed (names the case)."""
+
+    __test__ = False  # not a pytest class
+
+
+@dataclass
+class Limits:
+    timeout: float
+    memory_mb: int
+    max_output_bytes: int
+
+    @property
+    def value_cap(self) -> int:
+        # return values of call tests can be much larger than printed output (MBPP+ inputs)
+        return max(self.max_output_bytes, 4 << 20)
+
+    def rlimits(self, out_caps: list[int], nproc: int) -> dict[str, Any]:
+        cpu = math.ceil(self.timeout) + 1
+        return {
+            "RLIMIT_AS": self.memory_mb << 20,
+            "RLIMIT_CPU": (cpu, cpu + 1),  # SIGXCPU first, SIGKILL a second later
+            "RLIMIT_FSIZE": max(16 << 20, 4 * self.max_output_bytes, *(2 * c for c in out_caps)),
+            "RLIMIT_NPROC": nproc,
+            "RLIMIT_NOFILE": 64,
+            "RLIMIT_CORE": 0,
+        }
+
+
+@dataclass
+class Prepared:
+    payload: dict[str, Any]  # everything except the identity / isolation fields
+    expected: list[Any]  # call: decoded outputs (or MISSING); stdio: expected stdout; assert: []
+
+
+def prepare(code: str, tests: Tests, limits: Limits) -> Prepared:
+    if not isinstance(code, str):
+        raise TypeError(f"code must be a str, got {type(code).__name__}")
+    p: dict[str, Any] = {
+        "kind": tests.kind, "code": code, "prelude": tests.prelude, "setup": None,
+        "fn_name": tests.fn_name, "class_name": tests.class_name, "timeout": float(limits.timeout),
+        "value_cap": limits.value_cap, "out_caps": [],
+        "sources": {"<solution>": code, "<prelude>": tests.prelude},
+    }
+    expected: list[Any] = []
+    if tests.kind == "assert":
+        setup, cases, sources = _compile_asserts(tests.setup, tuple(_assert_cases(tests)))
+        p["setup"], p["cases"] = setup, list(cases)
+        p["sources"].update(sources)
+    elif tests.kind == "call":
+        p["cases"] = []
+        for i, c in enumerate(tests.cases):
+            if not isinstance(c, dict) or "input" not in c:
+                raise TestsError(f"tests.cases[{i}]: call tests need {{'input': [...], 'output': ...}}")
+            if not isinstance(c["input"], (list, tuple)):
+                raise TestsError(f"tests.cases[{i}].input must be a list of arguments")
+            p["cases"].append(list(c["input"]))
+            expected.append(c.get("output", MISSING))
+    else:
+        p["cases"] = []
+        for i, c in enumerate(tests.cases):
+            if not (isinstance(c, dict) and isinstance(c.get("input"), str) and isinstance(c.get("output"), str)):
+                raise TestsError(f"tests.cases[{i}]: stdio tests need {{'input': str, 'output': str}}")
+            p["cases"].append(c["input"].encode())
+            expected.append(c["output"])
+            p["out_caps"].append(max(limits.max_output_bytes, 2 * len(c["output"].encode()) + 1024))
+    return Prepared(p, expected)
+
+
+def serialize(payload: dict[str, Any]) -> bytes:
+    try:
+        return marshal.dumps(payload)
+    except ValueError as e:
+        raise TestsError(f"test inputs must be plain data (JSON-like values): {e}") from None
+
+
+def _assert_cases(tests: Tests) -> list[str]:
+    for i, c in enumerate(tests.cases):
+        if not isinstance(c, str):
+            raise TestsError(f"tests.cases[{i}]: assert tests are Python statements (str), got {type(c).__name__}")
+    return tests.cases
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile_asserts(setup: str, cases: tuple[str, ...]) -> tuple[CodeType | None, tuple[CodeType, ...], dict[str, str]]:
+    """Test code compiled once per distinct test set (MCTS runs the same tests many times)."""
+    sources = {"<setup>": setup}
+    code_setup = _compile(setup, "<setup>", "tests.setup") if setup.strip() else None
+    compiled = []
+    for i, c in enumerate(cases):
+        name = f"<test {i}>"
+        sources[name] = c
+        compiled.append(_compile(c, name, f"tests.cases[{i}]"))
+    return code_setup, tuple(compiled), sources
+
+
+def _compile(src: str, filename: str, where: str) -> CodeType:
+    try:
+        tree = ast.parse(src, filename)
+    except SyntaxError as e:
+        raise TestsError(f"{where} is not valid Python (line {e.lineno}): {e.msg}") from None
+    return compile(ast.fix_missing_locations(_EqAsserts().visit(tree)), filename, "exec")
+
+
+class _EqAsserts(ast.NodeTransformer):
+    """``assert a == b`` -> ``assert _seer_assert_eq(a, b)``: the sandbox's strict equality, so a
+    returned object whose ``__eq__`` always says True cannot pass (other asserts are unchanged)."""
+
+    def visit_Assert(self, node: ast.Assert) -> ast.Assert:
+        t = node.test
+        if isinstance(t, ast.Compare) and len(t.ops) == 1 and isinstance(t.ops[0], ast.Eq):
+            call = ast.Call(ast.Name(EQ_NAME, ast.Load()), [t.left, t.comparators[0]], [])
+            node.test = ast.copy_location(call, t)
+        return node
