@@ -73,6 +73,82 @@ class Problem:
         return _from_dict(cls, d)
 
 
+PATH_SOURCES: tuple[str, ...] = ("mcts", "perturb", "refine", "direct")
+
+
+@dataclass
+class TrainPath:
+    """One training path (stage-1/2 data): a question and the steps that answer it.
+
+    The assistant response is the steps joined by newlines (``response()``), the last step being
+    the code step. ``reward`` is +1 (the code passes the tests) or -1: NLL is taken on correct
+    paths only. ``q_values[i]`` is the value target on the last token of ``steps[i]``; ``None``
+    masks a step (no target).
+    """
+
+    problem_id: str
+    question: str
+    steps: list[str]
+    q_values: list[float | None]
+    reward: float
+    source: str
+    config_hash: str = ""
+
+    def __post_init__(self) -> None:
+        if self.source not in PATH_SOURCES:
+            raise SchemaError(f"source must be one of {PATH_SOURCES}, got {self.source!r}")
+        if not self.steps:
+            raise SchemaError("steps must not be empty")
+        if len(self.q_values) != len(self.steps):
+            raise SchemaError(f"q_values has {len(self.q_values)} entries for {len(self.steps)} steps")
+
+    @property
+    def correct(self) -> bool:
+        return self.reward > 0
+
+    def response(self) -> str:
+        return "\n".join(self.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainPath":
+        return _from_dict(cls, d)
+
+
+THINKING_METHODS: tuple[str, ...] = ("sra", "cot", "tot")
+
+
+@dataclass
+class SftRecord:
+    """One SFT example of thinking data (SRA-MCTS and its CoT/ToT baselines, SEER.md section 6):
+    the (question, thinking, code) triple and the chat turn it trains, ``prompt`` (the user
+    message) -> ``response`` (the assistant text: thinking, then the code block). ``passed`` is
+    whether the code passed the seed tests (None when they were not run)."""
+
+    problem_id: str
+    method: str
+    question: str
+    thinking: str
+    code: str
+    prompt: str
+    response: str
+    passed: bool | None = None
+    config_hash: str = ""
+
+    def __post_init__(self) -> None:
+        if self.method not in THINKING_METHODS:
+            raise SchemaError(f"method must be one of {THINKING_METHODS}, got {self.method!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "SftRecord":
+        return _from_dict(cls, d)
+
+
 def _from_dict(cls: type, d: Any) -> Any:
     if not isinstance(d, dict):
         raise SchemaError(f"expected an object for {cls.__name__}, got {type(d).__name__}")

