@@ -1,0 +1,187 @@
+"""Training examples for the policy-value model: tokenisation, held-out split, collation.
+
+One example is one reasoning path (a `train/stage1.jsonl` or `train/stage2.jsonl` record):
+prompt = the chat prompt of the exploration prompt's user message (zero-shot) for the question,
+response = the steps joined by newlines (`TrainPath.response()`, the exploration state text) + EOS. Two kinds of targets (SEER.md section 4):
+
+- NLL labels on the response tokens of correct paths only (reward > 0);
+- a value target Q on the LAST token of each step, masked where the record's q-value is None.
+
+Prompts are built and encoded exactly as the transformers backend does at generation time
+(`TransformersPolicy.chat_prompt` / `.encode`), so training and inference see the same tokens.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import torch
+
+from seer.data.jsonl import read_jsonl
+from seer.data.schemas import Problem, Tests, TrainPath
+from seer.llm.hf_backend import TransformersPolicy
+from seer.llm.prompts import exploration_prompt
+from seer.model.losses import IGNORE
+
+log = logging.getLogger(__name__)
+
+
+def read_paths(path: str | os.PathLike[str]) -> list[TrainPath]:
+    """Path records of a jsonl file (errors name file:line and the bad field)."""
+    return read_jsonl(path, TrainPath.from_dict)
+
+
+def step_user_message(question: str) -> str:
+    """The exploration prompt's user message for a path's question, without few-shot examples:
+    the trained model has learnt the step format, so inference prompts it zero-shot too."""
+    # a path keeps only its question; the tests do not enter the prompt
+    problem = Problem(id="", question=question, tests=Tests(kind="assert", cases=[]))
+    return exploration_prompt(problem, (), ())[0]
+
+
+@dataclass
+class Example:
+    input_ids: list[int]
+    prompt_len: int  # tokens before the response
+    step_ends: list[int]  # index in input_ids of each kept step's last token
+    q_values: list[float | None]  # aligned with step_ends
+    n_steps: int  # steps of the path (step_ends is shorter when truncation cut the tail)
+    reward: float
+    problem_id: str
+
+    @property
+    def correct(self) -> bool:
+        return self.reward > 0
+
+
+def _step_spans(path: TrainPath) -> tuple[str, list[int]]:
+    """The response text and the character index just past each step in it."""
+    text, ends, pos = path.response(), [], 0
+    for s in path.steps:
+        pos = text.index(s, pos) + len(s)
+        ends.append(pos)
+    return text, ends
+
+
+def tokenize_path(path: TrainPath, fmt: TransformersPolicy, max_length: int) -> Example | None:
+    """One example, or None when the prompt alone does not fit `max_length`.
+
+    The response is truncated on the right to fit; steps cut off lose their value target.
+    """
+    tok = fmt.tokenizer
+    prompt_ids = fmt.encode(fmt.chat_prompt(step_user_message(path.question)))
+    if len(prompt_ids) >= max_length:
+        return None
+    text, char_ends = _step_spans(path)
+    enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
+    resp_ids = list(enc["input_ids"])
+    starts = [a for a, _ in enc["offset_mapping"]]
+    if tok.eos_token_id is not None:
+        resp_ids.append(tok.eos_token_id)  # a correct path teaches the model to stop after its code
+    resp_ids = resp_ids[: max_length - len(prompt_ids)]
+    step_ends, qs, j = [], [], 0
+    for end_char, q in zip(char_ends, path.q_values):
+        # the token holding the step's last character (a token may straddle the join)
+        while j + 1 < len(starts) and starts[j + 1] <= end_char - 1:
+            j += 1
+        if j >= len(resp_ids):
+            break
+        step_ends.append(len(prompt_ids) + j)
+        qs.append(q)
+    return Example(prompt_ids + resp_ids, len(prompt_ids), step_ends, qs, len(path.steps), path.reward,
+                   path.problem_id)
+
+
+def tokenize_paths(paths: Iterable[TrainPath], fmt: TransformersPolicy, max_length: int) -> list[Example]:
+    out, dropped, cut = [], 0, 0
+    for p in paths:
+        ex = tokenize_path(p, fmt, max_length)
+        if ex is None:
+            dropped += 1
+            continue
+        cut += len(ex.step_ends) < ex.n_steps
+        out.append(ex)
+    if dropped or cut:
+        log.warning("train.max_length=%d: dropped %d paths whose prompt does not fit, truncated %d",
+                    max_length, dropped, cut)
+    return out
+
+
+def split_heldout(examples: Sequence[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
+    """(train, held-out), split by problem so no problem is on both sides.
+
+    Problems are ordered by a seeded hash; the first round(fraction * n) are held out (at least one
+    when fraction > 0 and there are two or more problems).
+    """
+    pids = sorted({e.problem_id for e in examples},
+                  key=lambda p: hashlib.sha256(f"{seed}:{p}".encode()).hexdigest())
+    k = round(fraction * len(pids))
+    if fraction > 0 and len(pids) >= 2:
+        k = min(max(k, 1), len(pids) - 1)
+    held = set(pids[:k])
+    return [e for e in examples if e.problem_id not in held], [e for e in examples if e.problem_id in held]
+
+
+@dataclass
+class Collator:
+    """Right-pads examples into a batch of tensors (see the module docstring for the targets)."""
+
+    pad_id: int
+
+    def __call__(self, examples: Sequence[Example]) -> dict[str, torch.Tensor]:
+        b, width = len(examples), max(len(e.input_ids) for e in examples)
+        ids = torch.full((b, width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((b, width), dtype=torch.long)
+        labels = torch.full((b, width), IGNORE, dtype=torch.long)
+        v_target = torch.zeros((b, width), dtype=torch.float32)
+        v_mask = torch.zeros((b, width), dtype=torch.bool)
+        final_pos = torch.full((b,), -1, dtype=torch.long)
+        for i, e in enumerate(examples):
+            n = len(e.input_ids)
+            ids[i, :n] = torch.tensor(e.input_ids)
+            mask[i, :n] = 1
+            if e.correct:
+                labels[i, e.prompt_len:n] = ids[i, e.prompt_len:n]
+            for pos, q in zip(e.step_ends, e.q_values):
+                if q is not None:
+                    v_target[i, pos] = q
+                    v_mask[i, pos] = True
+            if e.step_ends and len(e.step_ends) == e.n_steps:  # SFT examples have no steps
+                final_pos[i] = e.step_ends[-1]
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels, "value_targets": v_target,
+                "value_mask": v_mask, "final_pos": final_pos,
+                "rewards": torch.tensor([e.reward for e in examples], dtype=torch.float32)}
+
+
+@dataclass
+class BatchPlan:
+    """Which examples form each micro-batch, epoch by epoch, reproducibly from the seed.
+
+    Micro-batch k of epoch e is a function of (seed, e, k) alone, so training can resume at any
+    micro-batch without replaying a data loader.
+    """
+
+    n_examples: int
+    batch_size: int
+    seed: int
+    _cache: dict[int, list[list[int]]] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def per_epoch(self) -> int:
+        return math.ceil(self.n_examples / self.batch_size)
+
+    def epoch(self, e: int) -> list[list[int]]:
+        if e not in self._cache:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + e)
+            order = torch.randperm(self.n_examples, generator=g).tolist()
+            # one epoch cached: training walks the epochs in order
+            self._cache = {e: [order[i:i + self.batch_size] for i in range(0, self.n_examples, self.batch_size)]}
+        return self._cache[e]
+
+    def micro_batch(self, k: int) -> list[int]:
+        """Indices of the k-th micro-batch counted from the start of training."""
+        return self.epoch(k // self.per_epoch)[k % self.per_epoch]
