@@ -68,6 +68,7 @@ class SeedConfig:
 @dataclass
 class BenchConfig:
     names: list[str] = field(default_factory=lambda: ["humaneval", "mbpp", "mbppplus", "lcb"])
+    name: str = ""  # the one benchmark `seer bench_data` writes (set per rule: bench.name={wildcards.bench})
     limit: int = 0  # first N tasks of each benchmark; 0 = all
     mbppplus_ids: str = "v0.2"  # v0.2 (378 tasks, as SEER reports) | all (399)
     use_plus_tests: bool = True
@@ -90,14 +91,24 @@ class RefineConfig:
 
 @dataclass
 class SraConfig:
-    c: float = 0.5
-    n_children: int = 3
-    max_retries: int = 5
-    alpha: float = 0.5
+    """SRA-MCTS (SEER.md section 6) and the thinking -> code step shared with the CoT/ToT baselines."""
+
+    c: float = 0.5  # UCT exploration constant
+    n_children: int = 3  # siblings per expansion, generated one by one
+    max_retries: int = 5  # re-draws of a sibling that duplicates another (or is empty)
+    alpha: float = 0.5  # backup: r_p = alpha * r_p + (1 - alpha) * visit-weighted mean of the children's r
     iterations: int = 5
-    temperature: float = 0.9
+    temperature: float = 0.9  # proposal, evaluation and reflection calls alike (as the authors' code)
     top_p: float = 0.98
     max_step_tokens: int = 256
+    max_eval_tokens: int = 128  # self-evaluation (criteria verdicts + "Score: N")
+    max_reflection_tokens: int = 128
+    end_gate: float = 8.8  # ToT: a candidate scored at least this ends the search (the authors' constant)
+    min_words: int = 20  # thinking with fewer words (after code is stripped) is dropped, as in the authors' cleaning
+    code_temperature: float = 0.0  # thinking -> code; 0 = greedy
+    max_answer_tokens: int = 512  # CoT answers (plan + code) and thinking -> code answers
+    verify_tests: bool = False  # beyond the paper: keep only triples whose code passes the seed tests
+    methods: list[str] = field(default_factory=list)  # thinking-data baselines in the DAG: sra | cot | tot
 
 
 @dataclass
@@ -133,9 +144,22 @@ class LoraConfig:
 
 
 @dataclass
+class SftConfig:
+    """SFT on thinking data (SRA-MCTS and its CoT/ToT baselines): plain NLL, no value loss; the LoRA
+    shape, optimizer and max length come from `train`. Paper: lr 1e-4, 2 epochs, warmup 0.05, batch 4."""
+
+    lr: float = 1.0e-4
+    epochs: float = 2.0
+    warmup_ratio: float = 0.05
+    batch_size: int = 4
+    grad_accum: int = 1
+
+
+@dataclass
 class TrainConfig:
     stage: int = 1  # 1: NLL + beta * value; 2: new LoRA on the stage-1 model, KL to it
     lora: LoraConfig = field(default_factory=LoraConfig)
+    sft: SftConfig = field(default_factory=SftConfig)
     max_steps: int = 0  # optimizer steps; 0 = as many as `epochs` take
     max_grad_norm: float = 1.0  # 0 = no clipping
     save_merged: bool = False  # also write merged full weights into the model directory
@@ -175,6 +199,19 @@ class InferConfig:
 
 
 @dataclass
+class ClusterConfig:
+    """Compute resources per `seer` stage: Snakemake's `resources:` of the rules running it (SLURM
+    maps them to --gpus, --cpus-per-task, --mem, --time, --partition). `default` applies to every
+    stage; `stages.<stage>` overrides some of its keys. See seer/cluster.py and docs/cluster.md."""
+
+    gpu_partition: str = ""  # partition of stages with gpu > 0 unless the stage names one; "" = cluster default
+    cpu_partition: str = ""  # partition of the other stages
+    default: dict[str, Any] = field(default_factory=lambda: {"gpu": 0, "cpus_per_task": 1, "mem_mb": 4000,
+                                                             "runtime": 60})
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
 class TrackingConfig:
     mode: str = "offline"  # offline | disabled | online
     project: str = "seer"
@@ -199,6 +236,7 @@ class IOConfig:
     ref_model: str = ""
     samples: str = ""
     scores: list[str] = field(default_factory=list)
+    stats: str = ""  # a stage's statistics json (paths, refine)
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -207,7 +245,7 @@ class SweepConfig:
     """A grid in Hydra's sweep syntax, e.g. {"infer.b1": "1,2,3", "infer.b2": "range(1,6)"}."""
 
     params: dict[str, str] = field(default_factory=dict)
-    models: list[str] = field(default_factory=lambda: ["stage2"])  # which trained models the grid infers with
+    models: list[str] = field(default_factory=lambda: ["stage1", "stage2"])  # trained models the grid infers with
 
 
 @dataclass
@@ -226,6 +264,7 @@ class SeerConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     infer: InferConfig = field(default_factory=InferConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     io: IOConfig = field(default_factory=IOConfig)
     sweep: SweepConfig = field(default_factory=lambda: SweepConfig())  # conf/sweep/*.yaml
     ablation: dict[str, Any] = field(default_factory=dict)
@@ -278,9 +317,17 @@ def to_container(cfg: DictConfig) -> dict[str, Any]:
     return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
 
 
-def config_hash(cfg: DictConfig, ignore: tuple[str, ...] = ("io", "stage", "shard", "tracking")) -> str:
+# knobs of how a job runs, not what it computes: a killed shard resumed with other --cores (so other
+# backend.threads) must still recognise its finished trees by the hash
+_RUNTIME_KNOBS: dict[str, tuple[str, ...]] = {"backend": ("threads", "progress")}
+
+
+def config_hash(cfg: DictConfig, ignore: tuple[str, ...] = ("io", "stage", "shard", "tracking", "cluster")) -> str:
     """A short hash of the settings that determine results (paths and logging excluded)."""
     d = {k: v for k, v in to_container(cfg).items() if k not in ignore}
+    for group, keys in _RUNTIME_KNOBS.items():
+        if isinstance(d.get(group), dict):
+            d[group] = {k: v for k, v in d[group].items() if k not in keys}
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 

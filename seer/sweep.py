@@ -16,7 +16,8 @@ from typing import Any, Mapping
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 DEFAULT = "default"
-STAGE2_ONLY = ("train.kl_weight", "train.nll_weight", "train.direct_n", "train.direct_temperature")
+DIRECT_KEYS = ("train.direct_n", "train.direct_temperature")  # shape direct_samples (stage-2 data)
+STAGE2_ONLY = ("train.kl_weight", "train.nll_weight", *DIRECT_KEYS)
 TRAIN_PREFIXES = ("train.",)
 
 
@@ -33,6 +34,12 @@ class SweepPoint:
         return tuple(o for o in self.train if o.split("=", 1)[0] not in STAGE2_ONLY)
 
     @property
+    def direct(self) -> tuple[str, ...]:
+        """What direct_samples depends on: the stage-1 model and the direct-sampling keys."""
+        return tuple(o for o in self.train if o.split("=", 1)[0] not in STAGE2_ONLY or
+                     o.split("=", 1)[0] in DIRECT_KEYS)
+
+    @property
     def infer(self) -> tuple[str, ...]:
         return tuple(o for o in self.overrides if not o.startswith(TRAIN_PREFIXES))
 
@@ -46,6 +53,11 @@ class SweepPoint:
 
 def point_name(overrides: tuple[str, ...] | list[str]) -> str:
     return ",".join(sorted(overrides)) or DEFAULT
+
+
+def model_suffix(overrides: tuple[str, ...] | list[str]) -> str:
+    """The suffix of a trained model's name for a train point: "" (default) or "@k=v,k=v"."""
+    return f"@{point_name(overrides)}" if overrides else ""
 
 
 def parse_point_name(name: str) -> tuple[str, ...]:

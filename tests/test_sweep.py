@@ -1,7 +1,7 @@
 import pytest
 
 from seer.config import ConfigError, compose
-from seer.sweep import DEFAULT, SweepPoint, check_keys, expand, parse_point_name, point_name
+from seer.sweep import DEFAULT, SweepPoint, check_keys, expand, model_suffix, parse_point_name, point_name
 
 
 def test_grid_expansion_hydra_syntax():
@@ -19,6 +19,9 @@ def test_routing_train_vs_infer_and_stage2_only_keys():
     assert p.train == ("train.beta=0.02", "train.kl_weight=0")
     assert p.stage1 == ("train.beta=0.02",)  # a KL sweep shares stage 1
     assert p.infer == ("infer.b1=2",)
+    q = SweepPoint(("train.direct_n=3", "train.kl_weight=0", "train.lora.r=4"))
+    assert q.direct == ("train.direct_n=3", "train.lora.r=4")
+    assert model_suffix(q.stage1) == "@train.lora.r=4" and model_suffix(()) == ""
     assert p.value("train.kl_weight") == "0" and p.value("nope") is None
 
 

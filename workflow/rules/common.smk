@@ -4,11 +4,16 @@
 import shlex
 import sys
 
+from seer.cluster import stage_resources
 from seer.config import compose
+from seer.sweep import check_keys, expand as expand_sweep, model_suffix, parse_point_name, point_name
 
 EXP = config.get("experiment", "quickstart")
 OVERRIDES = shlex.split(str(config.get("overrides", "")))
-CFG = compose([f"experiment={EXP}", *OVERRIDES])
+SWEEP = config.get("sweep", "")  # conf/sweep/<name>.yaml: only shapes the targets, never a stage's config
+CFG = compose([f"experiment={EXP}", *OVERRIDES, *([f"sweep={SWEEP}"] if SWEEP else [])])
+POINTS = expand_sweep(CFG.sweep.params)
+check_keys(POINTS, lambda o: compose([f"experiment={EXP}", *OVERRIDES, *o]))
 RES = f"{CFG.results_root}/{EXP}"
 BENCHES = list(CFG.bench.names)
 SHARDS = list(range(CFG.explore.shards))
@@ -22,13 +27,40 @@ def seer(stage, *args):
     return " ".join([SEER, stage, f"experiment={EXP}", _OVR, *args])
 
 
+def res(stage):
+    """A rule's resources, as `resources: **res("<seer stage>")`: gpu, cpus_per_task, mem_mb, runtime
+    (minutes) and slurm_partition of the stage from the `cluster` config (conf/cluster/default.yaml).
+    gpu is 0 unless the backend runs on CUDA, so CPU runs never wait for a GPU (docs/cluster.md)."""
+    return stage_resources(CFG, stage)
+
+
+def stage_threads(stage, share=1):
+    """A rule's threads: on a cluster, the stage's cpus_per_task (what SLURM gives the job; a cluster
+    run has no total core count, and inside the job it is the node's); locally, this run's cores
+    split between `share` jobs running at once."""
+    if workflow.remote_exec or workflow.resource_settings.cores is None:
+        return res(stage)["cpus_per_task"]
+    return max(1, workflow.cores // max(1, share))
+
+
+def hq(key, value):
+    """`key='value'` for Hydra, shell-quoted: sweep-point paths hold '=' and ','."""
+    return shlex.quote(f"{key}='{value}'")
+
+
+def point_args(name):
+    """The overrides of a point name (directory or model suffix) as shell words."""
+    return " ".join(shlex.quote(o) for o in parse_point_name(name.lstrip("@") or "default"))
+
+
 def baseline_targets():
     return expand(f"{RES}/scores/base/{{bench}}/{{method}}/eval.json", bench=BENCHES, method=["direct", "cot"])
 
 
 def score_targets():
-    """Every eval.json the report summarises (extended as stages land: trained models, sweeps)."""
-    return baseline_targets()
+    """Every eval.json the report summarises (extended as stages land: trained models, sweeps).
+    thinking_score_targets: workflow/rules/sra.smk (included before score.smk calls this)."""
+    return baseline_targets() + seer_targets() + thinking_score_targets()
 
 
 def hydra_list(paths):

@@ -1,8 +1,35 @@
-# Inference: baselines on the base model, and (later) trained models with their sweep points.
+# Inference: baselines on the base model; adaptive beam search (SEER.md section 5) with trained
+# models at every sweep point. Paths: infer/<model>/<bench>/<point>/samples.jsonl, where <model> is
+# base, stage1, stage2 or stage2@<train point> and <point> a method or an inference sweep point.
 rule infer_base:
     input: bench=f"{RES}/data/bench/{{bench}}.jsonl"
     output: f"{RES}/infer/base/{{bench}}/{{method}}/samples.jsonl"
     wildcard_constraints: method="direct|cot"
     log: f"{RES}/logs/infer/base/{{bench}}/{{method}}.log"
-    resources: gpu=1 if CFG.backend.device.startswith("cuda") else 0
+    resources: **res("infer")
     shell: seer("infer", "infer.method={wildcards.method}", "io.bench={input.bench}", "io.out={output}") + " 2> {log}"
+
+
+rule infer_model:
+    input:
+        bench=f"{RES}/data/bench/{{bench}}.jsonl",
+        model=lambda wc: f"{RES}/models/{wc.model}",
+    output: f"{RES}/infer/{{model}}/{{bench}}/{{point}}/samples.jsonl"
+    wildcard_constraints: model=r"stage[12](@[^/]+)?"
+    log: f"{RES}/logs/infer/{{model}}/{{bench}}/{{point}}.log"
+    resources: **res("infer")
+    params: ovr=lambda wc: point_args(wc.point)
+    shell:
+        seer("infer", "{params.ovr}", "infer.method=beam", "io.bench={input.bench}", hq("io.model", "{input.model}"),
+             hq("io.out", "{output}")) + " 2> '{log}'"
+
+
+def seer_targets():
+    """Score files of the trained models: every (model, train point, inference point) of the sweep
+    (one default point without a sweep), on every benchmark."""
+    out = []
+    for p in POINTS:
+        for m in CFG.sweep.models:
+            model = m + model_suffix(p.stage1 if m == "stage1" else p.train)
+            out += expand(f"{RES}/scores/{model}/{{bench}}/{point_name(p.infer)}/eval.json", bench=BENCHES)
+    return list(dict.fromkeys(out))

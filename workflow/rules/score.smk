@@ -4,7 +4,8 @@ rule score:
         bench=f"{RES}/data/bench/{{bench}}.jsonl",
     output: f"{RES}/scores/{{model}}/{{bench}}/{{point}}/eval.json"
     log: f"{RES}/logs/score/{{model}}/{{bench}}/{{point}}.log"
-    shell: seer("score", "io.samples={input.samples}", "io.bench={input.bench}", "io.out={output}") + " 2> {log}"
+    resources: **res("score")
+    shell: seer("score", hq("io.samples", "{input.samples}"), "io.bench={input.bench}", hq("io.out", "{output}")) + " 2> '{log}'"
 
 
 rule report:
@@ -13,5 +14,6 @@ rule report:
         md=report(f"{RES}/report/results.md", category="Results"),
         csv=f"{RES}/report/results.csv",
     log: f"{RES}/logs/report.log"
+    resources: **res("report")
     params: scores=lambda wc, input: hydra_list(input)
     shell: seer("report", "io.scores={params.scores}", "io.out={output.md}") + " 2> {log}"

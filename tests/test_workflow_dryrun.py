@@ -1,0 +1,50 @@
+"""The DAG's plan (snakemake -n) for experiments, ablations and sweeps: right jobs, shared training."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def dry_run(*config: str, targets: tuple[str, ...] = ()) -> dict[str, int]:
+    cmd = [sys.executable, "-m", "snakemake", "-n", "--cores", "2", "-d", str(REPO), "-s", str(REPO / "Snakefile"),
+           *targets]
+    if config:
+        cmd += ["--config", *config]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    stats = r.stdout.split("Job stats:")[1].split("total")[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exp", ["no_perturb", "no_refine", "no_value", "no_adaptive", "stage1_only", "no_kl"])
+def test_ablation_experiments_dry_run(exp):
+    jobs = dry_run(f"experiment=ablate_{exp}")
+    assert jobs["train_stage1"] == 1 and jobs["report"] == 1
+    # stage1_only infers with stage 1 alone; the others infer with both stages
+    assert jobs.get("train_stage2", 0) == (0 if exp == "stage1_only" else 1)
+
+
+@pytest.mark.slow
+def test_beam_sweep_expands_grid_and_shares_training():
+    jobs = dry_run("sweep=beams")
+    n_bench = 2  # quickstart benchmarks
+    assert jobs["infer_model"] == 4 * 5 * n_bench
+    assert jobs["train_stage1"] == 1 and jobs["train_stage2"] == 1
+
+
+@pytest.mark.slow
+def test_kl_sweep_trains_stage1_once():
+    jobs = dry_run("sweep=kl")
+    assert jobs["train_stage1"] == 1 and jobs["direct_samples"] == 1 and jobs["train_stage2"] == 3
+
+
+def test_typo_in_overrides_fails_the_plan():
+    cmd = [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "-d", str(REPO), "-s", str(REPO / "Snakefile"),
+           "--config", "overrides=infer.bb1=2"]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert r.returncode != 0 and "bb1" in (r.stdout + r.stderr)
