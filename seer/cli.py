@@ -25,6 +25,7 @@ STAGES: dict[str, str] = {
     "stage1_data": "explore:stage1_data",
     "think2code": "sra:think2code",
     "thinking_data": "sra:thinking_data",
+    "sft": "sra:sft",
     "train": "train:train",
     "direct_samples": "train:direct_samples",
     "infer": "infer:infer",
@@ -59,6 +60,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if cfg.io.out:
         save_resolved(cfg, cfg.io.out)
+    from seer.llm.gpu import claim_local_gpus
+
+    try:
+        # local multi-GPU mode (SEER_LOCAL_GPUS): claim this stage's devices before CUDA starts
+        lease = claim_local_gpus(cfg, stage)
+    except ValueError as e:
+        print(f"seer {stage}: bad configuration\n{e}", file=sys.stderr)
+        return 2
     module, func = STAGES[stage].split(":")
     fn = getattr(importlib.import_module(f"seer.stages.{module}"), func)
     t0 = time.time()
@@ -70,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"seer {stage}: error: {e}", file=sys.stderr)
         return 1
+    finally:
+        if lease is not None:
+            lease.release()
     log.info("%s finished in %.1fs", stage, time.time() - t0)
     return 0
 

@@ -48,7 +48,7 @@ def test_profiles_parse():
 
 
 def test_local_profile_dry_run_on_cpu_requests_no_gpu(tmp_path):
-    r = snakemake(tmp_path, "--profile", str(LOCAL), "-n", "--config", "experiment=ci", "--", "all", "train_stage2",
+    r = snakemake(tmp_path, "--profile", str(LOCAL), "-n", "--config", "experiment=ci",
                   env={k: v for k, v in os.environ.items() if k != "SEER_LOCAL_GPUS"})
     assert r.returncode == 0, r.stderr + r.stdout
     jobs = jobs_by_rule(r.stdout + r.stderr)
@@ -60,15 +60,18 @@ def test_local_profile_dry_run_on_cpu_requests_no_gpu(tmp_path):
 def test_paper_dry_run_under_the_slurm_profile(experiment, tmp_path):
     overrides = "cluster.gpu_partition=a100 cluster.cpu_partition=cpu"
     r = snakemake(tmp_path, "--profile", str(SLURM), "-n", "--config", f"experiment={experiment}",
-                  f"overrides={overrides}", "--", "all", "train_stage2")
+                  f"overrides={overrides}")
     assert r.returncode == 0, r.stderr + r.stdout
     jobs = jobs_by_rule(r.stdout + r.stderr)
     assert len(jobs["explore"]) == 64 and len(jobs["bench_data"]) == 4  # humaneval, mbpp, mbppplus, lcb
     for rule in ("seed_data", "paths", "perturb", "refine", "stage1_data", "train_stage1", "direct_samples",
                  "train_stage2", "report"):
         assert len(jobs[rule]) == 1, rule
-    assert len(jobs["infer_base"]) == len(jobs["score"]) == 8  # 4 benchmarks x (direct, cot)
-    gpu = {"explore", "perturb", "refine", "train_stage1", "direct_samples", "train_stage2", "infer_base"}
+    assert len(jobs["infer_base"]) == 8  # 4 benchmarks x (direct, cot)
+    assert len(jobs["infer_model"]) == 8  # 4 benchmarks x (stage1, stage2) adaptive inference
+    assert len(jobs["score"]) == 16
+    gpu = {"explore", "perturb", "refine", "train_stage1", "direct_samples", "train_stage2", "infer_base",
+           "infer_model"}
     for rule, resources in jobs.items():
         if rule == "all":
             continue

@@ -10,9 +10,11 @@ class Generation:
     """One sampled continuation."""
 
     text: str  # the continuation, cut after the stop string (the stop string itself is kept)
-    n_tokens: int  # generated tokens
-    mean_logprob: float  # mean token log-prob under the sampling distribution's model (prior = exp of it)
-    finish_reason: str = "stop"  # stop | length
+    n_tokens: int  # generated tokens (up to and including the one that completed a stop string or EOS)
+    # mean log-prob of the generated tokens under the model's own distribution (untempered, untruncated),
+    # so it is comparable across sampling settings; SEER's PUCT prior is exp of it
+    mean_logprob: float
+    finish_reason: str = "stop"  # stop (stop string or EOS) | length (max_tokens) | context (prompt too long)
 
 
 @dataclass

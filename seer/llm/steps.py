@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+import textwrap
 from dataclasses import dataclass
 
 STEP_OPEN = "<step>"
@@ -15,7 +16,11 @@ STEP_CLOSE = "</step>"
 CODE_OPEN = "<code>"
 CODE_CLOSE = "</code>"
 
-_FENCE = re.compile(r"```(?:python|py|Python)?[ \t]*\n(.*?)```", re.DOTALL)
+# A fenced block: the opening fence may follow other text on its line (any language tag, e.g.
+# python3); the closing fence must start a line, so a ``` inside a code string does not end the block.
+_FENCE = re.compile(r"```[\w+.-]*[ \t]*\n(.*?)^[ \t]*```", re.DOTALL | re.MULTILINE)
+_OPEN_FENCE = re.compile(r"```[\w+.-]*[ \t]*\n")
+_TRAILING_FENCE = re.compile(r"(?:^|\n)[ \t]*```[ \t]*\s*$")
 
 
 @dataclass
@@ -35,18 +40,36 @@ def format_step(body: str) -> str:
     return f"{STEP_OPEN}\n{body.strip()}\n{STEP_CLOSE}"
 
 
+def format_plan_step(n: int, text: str) -> str:
+    """A numbered reasoning step: ``<step>\nN. text\n</step>``."""
+    return format_step(f"{n}. {text.strip()}")
+
+
 def format_code_step(code: str) -> str:
     return format_step(f"{CODE_OPEN}\n```python\n{code.strip()}\n```\n{CODE_CLOSE}")
 
 
 def extract_code(text: str) -> str | None:
-    """The last fenced python block of a text (or the body of <code> without fences)."""
+    """The code of a text: its last closed fenced block, else the body of ``<code>`` (an unclosed
+    opening fence inside it dropped), else what follows an unclosed fence (an answer cut short by
+    max_tokens), else None."""
     blocks = _FENCE.findall(text)
     if blocks:
-        return blocks[-1].strip("\n")
+        # a block indented as a whole (inside a markdown list) is still valid code once dedented
+        return textwrap.dedent(blocks[-1]).strip("\n")
     m = re.search(re.escape(CODE_OPEN) + r"(.*?)(?:" + re.escape(CODE_CLOSE) + r"|$)", text, re.DOTALL)
-    if m and m.group(1).strip():
-        return m.group(1).strip("\n")
+    if m:
+        inner = m.group(1)
+        fence = _OPEN_FENCE.search(inner)
+        if fence and not inner[: fence.start()].strip():
+            inner = inner[fence.end():]
+        inner = _TRAILING_FENCE.sub("", inner)  # a closing fence whose opening one is missing
+        if inner.strip():
+            return textwrap.dedent(inner).strip("\n")
+        return None
+    fences = list(_OPEN_FENCE.finditer(text))
+    if fences and text[fences[-1].end():].strip():
+        return textwrap.dedent(text[fences[-1].end():]).strip("\n")
     return None
 
 
@@ -56,8 +79,7 @@ def parse_step(raw: str) -> ParsedStep:
     Accepts text with or without the leading ``<step>``; requires the closing ``</step>``.
     """
     s = raw.strip()
-    if s.startswith(STEP_OPEN):
-        s = s[len(STEP_OPEN):]
+    s = s.removeprefix(STEP_OPEN)
     if STEP_CLOSE not in s:
         return ParsedStep(format_step(s), s.strip(), False, None, "no closing </step>")
     body = s.split(STEP_CLOSE, 1)[0].strip()
@@ -71,6 +93,8 @@ def parse_step(raw: str) -> ParsedStep:
     if not has_code_tag:
         if has_fence:
             return ParsedStep(text, body, False, None, "code in a non-final step")
+        if CODE_CLOSE in body:
+            return ParsedStep(text, body, False, None, "</code> without <code>")
         return ParsedStep(text, body, False, None, None)
     code = extract_code(body)
     if code is None or not code.strip():
@@ -79,4 +103,6 @@ def parse_step(raw: str) -> ParsedStep:
         ast.parse(code)
     except SyntaxError as e:
         return ParsedStep(text, body, True, code, f"code does not parse: {e.msg} (line {e.lineno})")
+    except (ValueError, RecursionError, MemoryError) as e:  # null bytes, absurd nesting
+        return ParsedStep(text, body, True, code, f"code does not parse: {type(e).__name__}: {e}")
     return ParsedStep(text, body, True, code, None)

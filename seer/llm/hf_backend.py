@@ -1,0 +1,283 @@
+"""The transformers backend of the Policy protocol (CPU and GPU).
+
+Generation: the `n` samples of every prompt become rows; rows are sorted by prompt length (little
+padding), left-padded into batches of `batch_size`, and each batch is ONE `model.generate` call. A
+batch that runs out of memory is retried at half the size (the smaller size is kept for later calls).
+
+Log-probs: `mean_logprob` is the mean, over the generated tokens, of log pi(token | prefix) under the
+model's own distribution (raw logits, temperature 1, no top-p truncation) — the policy's likelihood of
+what it sampled, comparable across sampling temperatures. SEER uses exp(mean_logprob) as the PUCT
+prior. It is recorded by a logits processor that runs before the temperature/top-p warpers, so no
+(steps x batch x vocab) score tensor is ever kept.
+
+Stops: a sequence stops as soon as its generated text holds a stop string (or EOS); its text is cut
+right after the first stop string, which is kept.
+
+Values (extension point): pass `value_fn`, a callable mapping the last hidden state of each text,
+shape (batch, hidden), to values in [-1, 1], shape (batch,). The policy-value model of the training
+issue passes e.g. `value_fn=lambda h: torch.tanh(head(h)).squeeze(-1)`; `value(texts)` then runs the
+decoder once per batch and applies it at each text's final token.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import torch
+from tqdm.auto import tqdm
+from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
+
+from seer.llm.policy import GenerateRequest, Generation
+
+log = logging.getLogger(__name__)
+
+ValueFn = Callable[[torch.Tensor], torch.Tensor]
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def is_oom(e: BaseException) -> bool:
+    return isinstance(e, torch.OutOfMemoryError) or (isinstance(e, RuntimeError) and "out of memory" in str(e))
+
+
+class _LogprobRecorder(LogitsProcessor):
+    """Records log pi(token) of every generated token from the raw logits (before any warper).
+
+    Called once per decoding step with the ids so far: the newest id was sampled from the previous
+    call's distribution, so each call gathers the previous step's log-prob and stores its own.
+    """
+
+    def __init__(self, start: int) -> None:
+        self.start = start  # position of the first generated token (the padded prompt width)
+        self.taken: list[torch.Tensor] = []  # taken[k]: (batch,) log-probs of the token at start + k
+        self.pending: torch.Tensor | None = None
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        if self.pending is not None:
+            self.taken.append(self.pending.gather(1, input_ids[:, -1:]).squeeze(1))
+        self.pending = torch.log_softmax(scores.float(), dim=-1)
+        return scores
+
+    def logprobs(self, sequences: torch.Tensor) -> torch.Tensor:
+        """(batch, generated) log-probs aligned with `sequences[:, start:]`."""
+        n = sequences.shape[1] - self.start
+        taken = list(self.taken[:n])
+        if len(taken) < n and self.pending is not None:
+            taken.append(self.pending.gather(1, sequences[:, self.start + len(taken)].unsqueeze(1)).squeeze(1))
+        if not taken:
+            return torch.zeros(sequences.shape[0], 0)
+        return torch.stack(taken, dim=1).cpu()
+
+
+class _StopOnStrings(StoppingCriteria):
+    """Per-row stop: EOS, or a stop string inside the row's generated text.
+
+    Only the generated tail that could complete a stop string is decoded each step (a stop string
+    of b bytes spans at most b + 1 tokens), so the check costs O(batch) per step, not O(length).
+    """
+
+    def __init__(self, tokenizer: Any, start: int, stop: Sequence[str], eos_ids: set[int]) -> None:
+        self.tok = tokenizer
+        self.start = start
+        self.stop = [s for s in stop if s]
+        self.window = max((len(s.encode()) for s in self.stop), default=0) + 1
+        self.eos_ids = torch.tensor(sorted(eos_ids), dtype=torch.long)
+        self.end: torch.Tensor | None = None  # (batch,) generated length at the finishing token; -1 = running
+
+    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
+        b, length = input_ids.shape
+        if self.end is None:
+            self.end = torch.full((b,), -1, dtype=torch.long)
+        last = input_ids[:, -1].cpu()
+        running = self.end < 0
+        newly = running & torch.isin(last, self.eos_ids)
+        if self.stop:
+            lo = max(self.start, length - self.window)
+            rows = [i for i in running.nonzero().flatten().tolist() if not newly[i]]
+            if rows:
+                tails = self.tok.batch_decode(input_ids[rows, lo:].cpu(), skip_special_tokens=True)
+                for i, t in zip(rows, tails):
+                    if any(s in t for s in self.stop):
+                        newly[i] = True
+        self.end[newly] = length - self.start
+        return (self.end >= 0).to(input_ids.device)
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+    """`text` up to and including the earliest stop string; (text, whether a stop string was found)."""
+    best = None
+    for s in stop:
+        i = text.find(s) if s else -1
+        if i >= 0 and (best is None or i < best[0]):
+            best = (i, len(s))
+    if best is None:
+        return text, False
+    return text[: best[0] + best[1]], True
+
+
+class TransformersPolicy:
+    """A Policy over a transformers causal LM (see the module docstring)."""
+
+    def __init__(self, model: Any, tokenizer: Any, batch_size: int = 16, device: str = "cpu", seed: int = 0,
+                 chat_template: bool = True, max_context: int = 0, progress: bool = True,
+                 value_fn: ValueFn | None = None) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.batch_size = max(1, batch_size)
+        self.device = torch.device(device)
+        self.seed = seed
+        self.chat_template = chat_template and bool(getattr(tokenizer, "chat_template", None))
+        if chat_template and not self.chat_template:
+            log.warning("the tokenizer has no chat template: prompts are plain text (model.chat_template=false)")
+        self.max_context = max_context or int(getattr(model.config, "max_position_embeddings", 0) or 0) or 2048
+        self.progress = progress
+        self.value_fn = value_fn
+        self._calls = 0
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        eos = {tokenizer.eos_token_id} | set(_as_list(getattr(model.generation_config, "eos_token_id", None)))
+        self.eos_ids = {int(i) for i in eos if i is not None}
+
+    @property
+    def has_value_head(self) -> bool:
+        return self.value_fn is not None
+
+    # --- prompts and tokens -------------------------------------------------------------------
+    def chat_prompt(self, user: str, system: str | None = None, assistant_prefix: str = "") -> str:
+        if not self.chat_template:
+            return "\n\n".join(p for p in (system, user) if p) + "\n\n" + assistant_prefix
+        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return text + assistant_prefix
+
+    def encode(self, text: str) -> list[int]:
+        # a BOS the chat template already wrote must not be doubled; plain prompts get the tokenizer's
+        bos = self.tokenizer.bos_token
+        add = not (bos and text.startswith(bos))
+        return self.tokenizer(text, add_special_tokens=add)["input_ids"]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _pad_left(self, seqs: Sequence[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for i, s in enumerate(seqs):
+            if s:
+                ids[i, width - len(s):] = torch.tensor(s, dtype=torch.long)
+                mask[i, width - len(s):] = 1
+        return ids.to(self.device), mask.to(self.device)
+
+    # --- batching with out-of-memory fallback ---------------------------------------------------
+    def _run_batched(self, items: Sequence[T], fn: Callable[[Sequence[T], int], list[R]], desc: str) -> list[R]:
+        """fn(chunk, chunk_index) over consecutive chunks of `items`, halving the batch on OOM."""
+        out: list[R] = []
+        i = k = 0
+        with tqdm(total=len(items), desc=desc, unit="seq", disable=None if self.progress else True,
+                  leave=False) as bar:
+            while i < len(items):
+                chunk = items[i: i + self.batch_size]
+                try:
+                    res = fn(chunk, k)
+                except Exception as e:
+                    if not is_oom(e) or self.batch_size == 1:
+                        raise
+                    self.batch_size = max(1, len(chunk) // 2)
+                    log.warning("out of memory at batch %d; retrying with batch size %d", len(chunk),
+                                self.batch_size)
+                    if self.device.type == "cuda":
+                        torch.cuda.empty_cache()
+                    continue
+                out.extend(res)
+                i += len(chunk)
+                k += 1
+                bar.update(len(chunk))
+        return out
+
+    # --- generation -----------------------------------------------------------------------------
+    def generate(self, prompts: Sequence[str], req: GenerateRequest) -> list[list[Generation]]:
+        call_seed = req.seed if req.seed is not None else random.Random(f"{self.seed}:{self._calls}").getrandbits(31)
+        self._calls += 1
+        encoded = [self.encode(p) for p in prompts]
+        results: list[list[Generation | None]] = [[None] * req.n for _ in prompts]
+        rows: list[tuple[int, int]] = []
+        for i, ids in enumerate(encoded):
+            if len(ids) >= self.max_context:  # no room to generate: SEER scores such a node -1
+                results[i] = [Generation("", 0, 0.0, "context") for _ in range(req.n)]
+            else:
+                rows.extend((i, j) for j in range(req.n))
+        # longest first: similar lengths share a batch, and an OOM shows up on the first batch
+        rows.sort(key=lambda r: (-len(encoded[r[0]]), r[0], r[1]))
+
+        def run(chunk: Sequence[tuple[int, int]], k: int) -> list[Generation]:
+            return self._generate_batch([encoded[i] for i, _ in chunk], req, seed=call_seed + 7919 * k)
+
+        gens = self._run_batched(rows, run, desc="generate")
+        for (i, j), g in zip(rows, gens):
+            results[i][j] = g
+        return results  # type: ignore[return-value]
+
+    @torch.inference_mode()
+    def _generate_batch(self, seqs: list[list[int]], req: GenerateRequest, seed: int) -> list[Generation]:
+        ids, mask = self._pad_left(seqs)
+        start = ids.shape[1]
+        max_new = max(1, min(req.max_tokens, self.max_context - start))
+        recorder = _LogprobRecorder(start)
+        stopper = _StopOnStrings(self.tokenizer, start, req.stop, self.eos_ids)
+        # every knob a hub generation_config.json may set (Qwen's sets top_k=20, repetition_penalty=1.05)
+        # is given explicitly: the request alone decides how we sample
+        knobs: dict[str, Any] = {"do_sample": False, "repetition_penalty": 1.0, "no_repeat_ngram_size": 0}
+        if req.temperature > 0:
+            knobs.update(do_sample=True, temperature=req.temperature, top_p=req.top_p, top_k=0, typical_p=1.0)
+        torch.manual_seed(seed)
+        out = self.model.generate(
+            input_ids=ids, attention_mask=mask, max_new_tokens=max_new, use_cache=True, **knobs,
+            pad_token_id=self.pad_id, eos_token_id=sorted(self.eos_ids),
+            logits_processor=LogitsProcessorList([recorder]), stopping_criteria=StoppingCriteriaList([stopper]),
+        )
+        seq = out if isinstance(out, torch.Tensor) else out.sequences
+        lps = recorder.logprobs(seq)
+        gen = seq[:, start:].cpu()
+        end = stopper.end if stopper.end is not None else torch.full((len(seqs),), -1, dtype=torch.long)
+        res = []
+        for r in range(len(seqs)):
+            n = int(end[r]) if end[r] >= 0 else gen.shape[1]
+            toks = gen[r, :n].tolist()
+            text = self.tokenizer.decode(toks, skip_special_tokens=True)
+            text, stopped = cut_at_stop(text, req.stop)
+            finished = stopped or (n > 0 and toks[-1] in self.eos_ids)
+            mean_lp = float(lps[r, :n].mean()) if n > 0 else 0.0
+            res.append(Generation(text=text, n_tokens=n, mean_logprob=mean_lp,
+                                  finish_reason="stop" if finished else "length"))
+        return res
+
+    # --- values ---------------------------------------------------------------------------------
+    def value(self, texts: Sequence[str]) -> list[float]:
+        """Value of each text (prompt + steps so far) from the hidden state at its final token."""
+        if self.value_fn is None:
+            raise NotImplementedError("this policy has no value head (pass value_fn, see seer.llm.hf_backend)")
+        # keep the tail of an over-long text: the value is read at its end
+        encoded = [self.encode(t)[-self.max_context:] for t in texts]
+        order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
+        vals = self._run_batched(order, lambda chunk, k: self._value_batch([encoded[i] for i in chunk]), "value")
+        out = [0.0] * len(texts)
+        for i, v in zip(order, vals):
+            out[i] = v
+        return out
+
+    @torch.inference_mode()
+    def _value_batch(self, seqs: list[list[int]]) -> list[float]:
+        ids, mask = self._pad_left(seqs)
+        # the decoder alone: its last hidden state is what the value head reads, and it skips the
+        # (length x vocab) lm_head projection a full forward would compute
+        hidden = self.model.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+        assert self.value_fn is not None
+        return [float(v) for v in self.value_fn(hidden[:, -1, :]).float().cpu()]
+
+
+def _as_list(x: Any) -> list[Any]:
+    if x is None:
+        return []
+    return list(x) if isinstance(x, (list, tuple)) else [x]

@@ -1,0 +1,191 @@
+"""The transformers Policy on the tiny random model: batching, stops, seeds, log-probs, OOM, values."""
+import math
+
+import pytest
+import torch
+
+from seer.config import compose
+from seer.llm.factory import build_policy
+from seer.llm.hf_backend import TransformersPolicy, cut_at_stop
+from seer.llm.load import load_model_and_tokenizer
+from seer.llm.policy import GenerateRequest, Policy
+
+PROMPTS = ["def add(a, b):", "Write a function to find the shared elements of two lists.", "x"]
+
+
+@pytest.fixture(scope="module")
+def model_tok(tiny_model_dir):
+    # one thread: the tiny model's matmuls are too small to gain from more, and the test machine's
+    # cores are shared (spinning OpenMP threads slow everything down)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield load_model_and_tokenizer(compose(["model=tiny"]).model, device="cpu")
+    torch.set_num_threads(threads)
+
+
+def make_policy(model_tok, **kw):
+    model, tok = model_tok
+    return TransformersPolicy(model, tok, **{"batch_size": 4, "progress": False, **kw})
+
+
+def test_build_policy_loads_tiny_and_satisfies_the_protocol(tiny_model_dir):
+    pol = build_policy(compose(["model=tiny", "backend.progress=false"]))
+    assert isinstance(pol, Policy)
+    assert pol.has_value_head is False
+    assert pol.model.config.vocab_size == len(pol.tokenizer)
+    assert pol.tokenizer.padding_side == "left"
+
+
+def test_build_policy_other_backends():
+    with pytest.raises(ImportError, match="optional extra for GPU clusters"):
+        build_policy(compose(["backend=vllm"]))
+    cfg = compose([])
+    cfg.backend.name = "tgi"
+    with pytest.raises(ValueError, match="unknown backend 'tgi'"):
+        build_policy(cfg)
+
+
+def test_n_samples_per_prompt_in_prompt_order(model_tok):
+    pol = make_policy(model_tok)
+    out = pol.generate(PROMPTS, GenerateRequest(n=3, temperature=0, max_tokens=6))
+    assert [len(o) for o in out] == [3, 3, 3]
+    # greedy: each prompt's batched answer equals its answer generated alone (order is preserved
+    # even though rows are sorted by length and padded together)
+    for p, gens in zip(PROMPTS, out):
+        alone = pol.generate([p], GenerateRequest(n=1, temperature=0, max_tokens=6))[0][0]
+        assert {g.text for g in gens} == {alone.text}
+        assert all(g.n_tokens == 6 and g.finish_reason == "length" for g in gens)
+
+
+def test_stop_string_cuts_text_and_stops_early(model_tok):
+    pol = make_policy(model_tok)
+    full = pol.generate([PROMPTS[0]], GenerateRequest(n=1, temperature=0, max_tokens=24))[0][0]
+    assert full.n_tokens == 24 and len(full.text) > 8
+    stop = full.text[4:7]  # a string the greedy continuation is known to produce
+    cut = pol.generate([PROMPTS[0]], GenerateRequest(n=1, temperature=0, max_tokens=24, stop=["@@@", stop]))[0][0]
+    assert cut.text == full.text[: full.text.index(stop) + len(stop)]
+    assert cut.finish_reason == "stop"
+    assert cut.n_tokens < full.n_tokens  # generation stopped, not just the text cut
+
+
+def test_cut_at_stop_takes_the_earliest_stop():
+    assert cut_at_stop("a</step>b</code>", ["</code>", "</step>"]) == ("a</step>", True)
+    assert cut_at_stop("abc", ["x", ""]) == ("abc", False)
+
+
+def test_seeded_sampling_is_reproducible(model_tok):
+    req = GenerateRequest(n=2, temperature=1.0, max_tokens=10)
+    a = make_policy(model_tok, seed=5).generate(PROMPTS, req)
+    b = make_policy(model_tok, seed=5).generate(PROMPTS, req)
+    c = make_policy(model_tok, seed=6).generate(PROMPTS, req)
+    assert [[g.text for g in o] for o in a] == [[g.text for g in o] for o in b]
+    assert [[g.text for g in o] for o in a] != [[g.text for g in o] for o in c]
+    # an explicit request seed fixes the samples whatever the policy's call history
+    pol = make_policy(model_tok, seed=1)
+    req_s = GenerateRequest(n=2, temperature=1.0, max_tokens=10, seed=42)
+    first = pol.generate(PROMPTS, req_s)
+    pol.generate(PROMPTS, req)
+    assert [[g.text for g in o] for o in pol.generate(PROMPTS, req_s)] == [[g.text for g in o] for o in first]
+    # without one, successive calls draw new samples (MCTS re-expands the same node)
+    assert [[g.text for g in o] for o in pol.generate(PROMPTS, req)] != [[g.text for g in o] for o in
+                                                                          pol.generate(PROMPTS, req)]
+
+
+def test_greedy_is_deterministic(model_tok):
+    pol = make_policy(model_tok, seed=1)
+    req = GenerateRequest(n=2, temperature=0, max_tokens=10)
+    a, b = pol.generate(PROMPTS, req), make_policy(model_tok, seed=2).generate(PROMPTS, req)
+    assert [[g.text for g in o] for o in a] == [[g.text for g in o] for o in b]
+
+
+def test_mean_logprob_is_the_models_logprob_of_the_sampled_tokens(model_tok):
+    model, tok = model_tok
+    pol = make_policy(model_tok)
+    prompt = PROMPTS[1]
+    compared = 0
+    for temperature in (0.0, 0.7, 1.0):
+        g = pol.generate([prompt], GenerateRequest(n=1, temperature=temperature, max_tokens=12))[0][0]
+        assert math.isfinite(g.mean_logprob) and g.mean_logprob <= 0
+        # recompute by teacher forcing: the untempered model distribution over the same tokens
+        p_ids = pol.encode(prompt)
+        g_ids = tok(g.text, add_special_tokens=False)["input_ids"]
+        if len(g_ids) != g.n_tokens:  # re-tokenisation merged differently; compare only exact cases
+            continue
+        ids = torch.tensor([p_ids + g_ids])
+        with torch.no_grad():
+            lp = torch.log_softmax(model(ids).logits[0, len(p_ids) - 1:-1].float(), -1)
+        expected = lp.gather(1, torch.tensor(g_ids)[:, None]).mean().item()
+        assert g.mean_logprob == pytest.approx(expected, abs=1e-4)
+        compared += 1
+    assert compared >= 1
+
+
+def test_token_counts_match_retokenisation_roughly(model_tok):
+    pol = make_policy(model_tok)
+    out = pol.generate(PROMPTS, GenerateRequest(n=2, temperature=1.0, max_tokens=16))
+    gens = [g for o in out for g in o]
+    for g in gens:
+        assert 1 <= g.n_tokens <= 16
+        assert g.finish_reason == "stop" or g.n_tokens == 16
+    # a random model's text re-tokenises differently (merged pieces, broken bytes become U+FFFD),
+    # so only the totals are compared
+    ratio = sum(pol.count_tokens(g.text) for g in gens) / sum(g.n_tokens for g in gens)
+    assert 0.5 <= ratio <= 2.0
+
+
+def test_out_of_memory_halves_the_batch_and_retries(model_tok, monkeypatch):
+    pol = make_policy(model_tok, batch_size=8)
+    ref = pol.generate(PROMPTS, GenerateRequest(n=2, temperature=0, max_tokens=5))
+    real = pol.model.generate
+    sizes = []
+
+    def flaky(*args, **kw):
+        sizes.append(kw["input_ids"].shape[0])
+        if kw["input_ids"].shape[0] > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(pol.model, "generate", flaky)
+    out = pol.generate(PROMPTS, GenerateRequest(n=2, temperature=0, max_tokens=5))
+    assert sizes == [6, 3] + [1] * 6  # 6 rows: OOM at 6, OOM at 3, then one row at a time
+    assert pol.batch_size == 1  # the smaller size is kept for later calls
+    assert [[g.text for g in o] for o in out] == [[g.text for g in o] for o in ref]
+
+    def broken(*args, **kw):
+        raise RuntimeError("shape mismatch")
+
+    monkeypatch.setattr(pol.model, "generate", broken)
+    with pytest.raises(RuntimeError, match="shape mismatch"):  # anything but OOM propagates
+        pol.generate(PROMPTS, GenerateRequest(n=1, max_tokens=2))
+
+
+def test_prompt_over_context_length_is_reported(model_tok):
+    pol = make_policy(model_tok, max_context=16)
+    out = pol.generate(["word " * 40, "x"], GenerateRequest(n=2, temperature=0, max_tokens=30))
+    assert [g.finish_reason for g in out[0]] == ["context", "context"]
+    assert out[0][0].text == "" and out[0][0].n_tokens == 0
+    assert out[1][0].n_tokens <= 16 - len(pol.encode("x"))  # generation capped by the context
+
+
+def test_chat_prompt(model_tok):
+    pol = make_policy(model_tok)
+    p = pol.chat_prompt("Solve it.", system="Be brief.", assistant_prefix="<step>\n")
+    assert p.startswith("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nSolve it.")
+    assert p.endswith("<|im_start|>assistant\n<step>\n")
+    plain = make_policy(model_tok, chat_template=False).chat_prompt("Solve it.", assistant_prefix="<step>\n")
+    assert plain == "Solve it.\n\n<step>\n"
+    assert pol.count_tokens("def f(x):") == len(pol.tokenizer("def f(x):")["input_ids"])
+
+
+def test_value_needs_a_value_fn_and_reads_the_last_hidden_state(model_tok):
+    with pytest.raises(NotImplementedError):
+        make_policy(model_tok).value(["x"])
+    torch.manual_seed(0)
+    head = torch.nn.Linear(model_tok[0].config.hidden_size, 1)
+    pol = make_policy(model_tok, value_fn=lambda h: torch.tanh(head(h)).squeeze(-1), batch_size=2)
+    assert pol.has_value_head
+    vals = pol.value(PROMPTS)
+    assert all(-1 <= v <= 1 for v in vals)
+    # batched (padded) values equal values computed one text at a time, in input order
+    assert vals == pytest.approx([pol.value([t])[0] for t in PROMPTS], abs=1e-5)
+    assert len({round(v, 6) for v in vals}) == 3
