@@ -4,7 +4,10 @@
 #   snakemake --cores 2 --config overrides="infer.b1=2"   # extra Hydra overrides for every stage
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/explore.smk"
+include: "workflow/rules/train.smk"
 include: "workflow/rules/infer.smk"
+include: "workflow/rules/sra.smk"
 include: "workflow/rules/score.smk"
 
 

@@ -9,7 +9,9 @@ identical and only the batching differs. (The authors' code itself loads its mod
 hard-coded paths and prints every step; it cannot run here as published.)
 
 Both run in the same process on the same model, problems (the paper's LeetCode questions) and
-settings, after one warm-up call. A node is a child created by an expansion.
+settings, after one warm-up call, in pairs of alternating order. A node is a child created by an
+expansion. Also measured first: the backend's own batching gain on these prompts (one evaluation
+prompt per problem, generated one per call vs in one call, greedy), which bounds the search's gain.
 
     .venv/bin/python bench/bench_sra.py                          # smollm2, 8 problems, 2 iterations
     .venv/bin/python bench/bench_sra.py --model tiny --problems 4
@@ -69,13 +71,36 @@ def run(policy: Policy, problems: list, settings: SraSettings, seed: int) -> dic
             "ended": sum(r["ended"] for r in recs), "retries": sum(r["stats"]["retries"] for r in recs)}
 
 
+def raw_batching(policy: Policy, problems: list, settings: SraSettings) -> dict:
+    """The backend's own batching gain on this machine: the evaluation prompts of the problems (one
+    step each), generated one per call and then in one call, same request. Bounds what batching
+    the search can gain here."""
+    from seer.llm.prompts import format_question
+    from seer.llm.sra_prompts import evaluation_prompt
+
+    users = [evaluation_prompt(format_question(p), ["Sort the input first."]) for p in problems]
+    prompts = [policy.chat_prompt(u, assistant_prefix=a) for u, a in users]
+    req = GenerateRequest(max_tokens=settings.max_eval_tokens, temperature=0.0)  # greedy: the same tokens both ways
+    t0 = time.perf_counter()
+    one = [policy.generate([x], req)[0][0].n_tokens for x in prompts]
+    t_one = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    batch = [row[0].n_tokens for row in policy.generate(prompts, req)]
+    t_batch = time.perf_counter() - t0
+    return {"prompts": len(prompts), "one_per_call_s": round(t_one, 1), "batched_s": round(t_batch, 1),
+            "tokens": [sum(one), sum(batch)], "tok_per_s": [round(sum(one) / t_one, 1), round(sum(batch) / t_batch, 1)],
+            "speedup_per_prompt": round(t_one / t_batch, 2)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="smollm2")
     ap.add_argument("--problems", type=int, default=8, help="problems (= live trees of the batched run)")
     ap.add_argument("--iterations", type=int, default=2)
     ap.add_argument("--tokens", type=int, default=48, help="max tokens of a proposal, evaluation or reflection")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (2 thrashes when the cores are shared)")
+    ap.add_argument("--repeats", type=int, default=2, help="batched/sequential pairs, in alternating order")
+    ap.add_argument("--raw-only", action="store_true", help="only the backend's batching gain (quick, any model)")
     ap.add_argument("--out", default="", help="also write the results as json here")
     args = ap.parse_args()
 
@@ -90,11 +115,26 @@ def main() -> None:
     res: dict = {"model": args.model, "problems": len(problems), "iterations": args.iterations,
                  "max_tokens": args.tokens, "n_children": settings.n_children, "threads": args.threads,
                  "cpu_count": os.cpu_count()}
-    res["batched"] = run(policy, problems, settings, cfg.random_seed)
-    print(json.dumps(res, indent=1), flush=True)
-    res["sequential"] = run(OnePromptPerCall(policy), problems, dataclasses.replace(settings, batch_problems=1),
-                            cfg.random_seed)
-    res["speedup_nodes_per_s"] = round(res["batched"]["nodes_per_s"] / res["sequential"]["nodes_per_s"], 2)
+    res["raw_batching"] = run_raw = raw_batching(policy, problems, settings)
+    print(json.dumps(run_raw), flush=True)
+    if args.raw_only:
+        if args.out:
+            Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
+        return
+    sequential = dataclasses.replace(settings, batch_problems=1)
+    res["rounds"] = []
+    for r in range(args.repeats):
+        # alternate the order, so a change of machine load does not favour one side
+        pair: dict = {}
+        for name in (("batched", "sequential") if r % 2 == 0 else ("sequential", "batched")):
+            pair[name] = (run(policy, problems, settings, cfg.random_seed + r) if name == "batched" else
+                          run(OnePromptPerCall(policy), problems, sequential, cfg.random_seed + r))
+            print(json.dumps({name: pair[name]}), flush=True)
+        pair["speedup_nodes_per_s"] = round(pair["batched"]["nodes_per_s"] / pair["sequential"]["nodes_per_s"], 2)
+        res["rounds"].append(pair)
+    speedups = sorted(p["speedup_nodes_per_s"] for p in res["rounds"])
+    res["speedup_median"] = speedups[len(speedups) // 2] if len(speedups) % 2 else \
+        round((speedups[len(speedups) // 2 - 1] + speedups[len(speedups) // 2]) / 2, 2)
     print(json.dumps(res, indent=1), flush=True)
     if args.out:
         Path(args.out).write_text(json.dumps(res, indent=1) + "\n")

@@ -1,0 +1,139 @@
+"""Path perturbation (SEER.md section 3): negatives for problems whose paths all pass.
+
+For each such problem: pick one of its correct paths and a random cut, keep the steps before the
+cut (0 .. all plan steps), truncate the question to its first sentence, and continue from the kept
+prefix: ``n_samples`` completions, sampled step by step until a code step (batched over every
+problem: one generate call per step round). Completions whose code FAILS the original tests become
+negative paths under the original question (at most ``max_per_problem``, distinct final steps).
+
+Value targets: the prefix steps keep their tree Q (same state, same question), the final step gets
+-1 (its executed outcome), the sampled steps in between get none (masked).
+"""
+from __future__ import annotations
+
+import dataclasses
+import random
+import re
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from seer.data.schemas import Problem, TrainPath
+from seer.llm.policy import Generation, Policy
+from seer.llm.solutions import to_solution
+from seer.search.mcts import Executor, MctsSettings, PromptFn, child_from_generation
+
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
+
+
+def first_sentence(text: str) -> str:
+    """Text up to its first sentence end (``.``/``!``/``?`` before whitespace) or line break."""
+    s = text.strip()
+    m = _SENTENCE_END.search(s)
+    return s[: m.end()].strip() if m else s
+
+
+@dataclass
+class PerturbJob:
+    problem: Problem  # the original: its tests judge the completions, its question heads the paths
+    truncated: Problem  # the same problem with the question cut to its first sentence
+    prefix: list[str]
+    prefix_q: list[float]
+
+
+def plan_job(problem: Problem, correct_paths: Sequence[dict[str, Any]], rng: random.Random) -> PerturbJob:
+    """One correct path and a cut: keep its first ``k`` steps, k uniform in 0 .. len - 1."""
+    if not correct_paths:
+        raise ValueError(f"problem {problem.id}: perturbation needs at least one correct path")
+    path = rng.choice(list(correct_paths))
+    k = rng.randrange(len(path["steps"]))
+    truncated = dataclasses.replace(problem, question=first_sentence(problem.question))
+    return PerturbJob(problem, truncated, list(path["steps"][:k]), [float(q) for q in path["q_values"][:k]])
+
+
+@dataclass(eq=False)
+class _Rollout:
+    job: PerturbJob
+    steps: list[str] = field(default_factory=list)
+    result: Future[Any] | None = None
+
+
+def perturb(jobs: Sequence[PerturbJob], policy: Policy, executor: Executor, prompt_fn: PromptFn,
+            settings: MctsSettings, n_samples: int, max_per_problem: int,
+            config_hash: str = "") -> tuple[list[TrainPath], dict[str, int]]:
+    """Run the completions of every job; returns the negative paths and counts."""
+    stats = {"problems": len(jobs), "completions": 0, "code": 0, "failing": 0, "kept": 0,
+             "problems_with_negatives": 0, "over_length": 0}
+    finished: list[_Rollout] = []
+    # round 0 samples n_samples first steps per job from one prompt; later rounds one step per rollout
+    live: list[_Rollout] = []
+    first = []
+    for job in jobs:
+        prompt = _fitting_prompt(policy, prompt_fn, settings, job, [])
+        if prompt is None:
+            stats["over_length"] += n_samples
+        else:
+            first.append((job, prompt))
+    if first:
+        outs = policy.generate([p for _, p in first], settings.request(n_samples))
+        for (job, _), gens in zip(first, outs, strict=True):
+            for g in gens:
+                r = _Rollout(job)
+                _advance(r, g, settings, executor, live, finished)
+    while live:
+        batch = []
+        for r in live:
+            prompt = _fitting_prompt(policy, prompt_fn, settings, r.job, r.steps)
+            if prompt is None:
+                stats["over_length"] += 1
+            else:
+                batch.append((r, prompt))
+        live = []
+        if not batch:
+            break
+        outs = policy.generate([p for _, p in batch], settings.request(1))
+        for (r, _), gens in zip(batch, outs, strict=True):
+            _advance(r, gens[0], settings, executor, live, finished)
+    stats["completions"] = len(finished)
+    paths: list[TrainPath] = []
+    per_problem: dict[str, set[str]] = {}
+    for r in finished:
+        if r.result is None:
+            continue
+        stats["code"] += 1
+        if r.result.result().passed:
+            continue
+        stats["failing"] += 1
+        seen = per_problem.setdefault(r.job.problem.id, set())
+        final = r.steps[-1]
+        if final in seen or len(seen) >= max_per_problem:
+            continue
+        seen.add(final)
+        steps = r.job.prefix + r.steps
+        q: list[float | None] = [*r.job.prefix_q, *([None] * (len(r.steps) - 1)), -1.0]
+        paths.append(TrainPath(r.job.problem.id, r.job.problem.question, steps, q, -1.0, "perturb", config_hash))
+    stats["kept"] = len(paths)
+    stats["problems_with_negatives"] = sum(1 for s in per_problem.values() if s)
+    return paths, stats
+
+
+def _fitting_prompt(policy: Policy, prompt_fn: PromptFn, settings: MctsSettings, job: PerturbJob,
+                    steps: list[str]) -> str | None:
+    prompt = prompt_fn(job.truncated, job.prefix + steps)
+    if policy.count_tokens(prompt) + settings.max_step_tokens > settings.max_context:
+        return None
+    return prompt
+
+
+def _advance(r: _Rollout, gen: Generation, settings: MctsSettings, executor: Executor, live: list[_Rollout],
+             finished: list[_Rollout]) -> None:
+    """Add one sampled step to a rollout: run its code, drop it if invalid/too deep, else go on."""
+    node = child_from_generation(gen, len(r.job.prefix) + len(r.steps) + 1, settings.max_depth)
+    r.steps.append(node.step)
+    if node.terminal == "code":
+        r.result = executor.submit(to_solution(r.job.problem, node.step), r.job.problem.tests)
+        finished.append(r)
+    elif node.terminal is not None:
+        finished.append(r)  # invalid or too deep: no code to judge
+    else:
+        live.append(r)
