@@ -94,14 +94,16 @@ def main() -> None:
     ap.add_argument("--model", default="smollm2")
     ap.add_argument("--problems", type=int, default=16, help="problems of the utilisation run (= live trees)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 32])
-    ap.add_argument("--iterations", type=int, default=3)
+    ap.add_argument("--iterations", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads in-process (on 2 busy cores 1 decodes ~10x faster than 2)")
     ap.add_argument("--step-tokens", type=int, default=64)
     ap.add_argument("--skip-scaling", action="store_true")
     ap.add_argument("--out", default="", help="also write the results as json here")
     args = ap.parse_args()
     args.sizes = sorted(set(args.sizes) | {args.problems})
 
-    cfg = compose(overrides(args, 2))
+    cfg = compose(overrides(args, args.threads))
     problems = load_seed(cfg.data)[: max(args.sizes)]
     policy = build_policy(cfg)
     res: dict = {"model": args.model, "iterations": args.iterations, "step_tokens": args.step_tokens,

@@ -46,7 +46,7 @@ def test_paper_and_embedded_explore_groups_compose(exp):
 
 
 def test_paper_values():
-    cfg = compose(["explore=paper", "train=paper", "infer=paper"])
+    cfg = compose(["experiment=paper_qwen"])
     assert (cfg.explore.iterations, cfg.explore.n_children, cfg.explore.max_depth) == (60, 5, 8)
     assert (cfg.train.lora.r, cfg.train.lora.alpha, cfg.train.beta, cfg.train.lr) == (64, 128, 0.025, 5e-5)
     assert (cfg.infer.b1, cfg.infer.b2, cfg.infer.temperature, cfg.infer.max_depth) == (3, 4, 0.5, 15)

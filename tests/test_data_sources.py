@@ -47,7 +47,7 @@ def test_mbpp_problem_shape():
 
 
 def test_mbpp_default_seed_config_is_train_validation_prompt():
-    cfg = compose([])
+    cfg = compose(["data.limit=0"])
     problems = load_seed(cfg.data)
     assert len(problems) == 374 + 90 + 10
     assert Counter(p.meta["split"] for p in problems) == {"train": 374, "validation": 90, "prompt": 10}
@@ -63,7 +63,7 @@ def test_unknown_split_and_source_are_named():
 def test_leetcode_counts_and_default_difficulties(leetcode_all):
     assert len(leetcode_all) == 1405
     assert Counter(p.difficulty for p in leetcode_all) == {"medium": 820, "easy": 309, "hard": 276}
-    default = load_seed(compose(["seed=leetcode"]).data)
+    default = load_seed(compose(["seed=leetcode", "data.limit=0"]).data)
     assert len(default) == 820 + 276 and {p.difficulty for p in default} == {"medium", "hard"}
 
 

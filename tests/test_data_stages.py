@@ -10,7 +10,7 @@ from seer.data.schemas import Problem
 
 def test_seed_data_writes_decontaminated_seed_and_stats(tmp_path):
     out = tmp_path / "data" / "seed.jsonl"
-    rc = main(["seed_data", "bench=full", "bench.limit=3", "tracking=disabled", f"io.out={out}"])
+    rc = main(["seed_data", "bench=full", "bench.limit=3", "data.limit=0", "tracking=disabled", f"io.out={out}"])
     assert rc == 0
     problems = read_jsonl(out, Problem.from_dict)
     stats = json.loads((tmp_path / "data" / "seed.jsonl.stats.json").read_text())

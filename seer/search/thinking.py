@@ -47,7 +47,9 @@ class CotThinking:
     """One CoT answer per problem; one generate call per ``batch_problems`` problems."""
 
     def __init__(self, policy: Policy, settings: SraSettings, max_tokens: int) -> None:
-        self.policy, self.settings, self.max_tokens = policy, settings, max_tokens
+        self.settings, self.max_tokens = settings, max_tokens
+        self._generate = ChatCalls(policy)
+        self.engine = self._generate.engine
 
     def __call__(self, problems: Sequence[Problem], emit: Emit) -> None:
         st = self.settings
@@ -56,9 +58,7 @@ class CotThinking:
         for chunk in _chunks(problems, st.batch_problems):
             t0 = time.time()
             parts = [cot_prompt(p) for p in chunk]
-            outs = self.policy.generate([self.policy.chat_prompt(u, assistant_prefix=a) for u, a in parts], req)
-            for p, (_, prefix), row in zip(chunk, parts, outs):
-                g = row[0]
+            for p, (_, prefix), g in zip(chunk, parts, self._generate(parts, req)):
                 emit({"problem_id": p.id, "method": "cot", "thinking": cot_thinking(prefix, g.text),
                       "stats": {"tokens": g.n_tokens, "finish_reason": g.finish_reason,
                                 "wall_time": round(time.time() - t0, 3)}})

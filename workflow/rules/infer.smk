@@ -26,7 +26,10 @@ rule infer_model:
 
 def seer_targets():
     """Score files of the trained models: every (model, train point, inference point) of the sweep
-    (one default point without a sweep), on every benchmark."""
+    (one default point without a sweep), on every benchmark. Experiments of the thinking-data
+    explorers (SRA-MCTS, CoT, ToT) train no policy-value model: none."""
+    if CFG.explore.method != "seer":
+        return []
     out = []
     for p in POINTS:
         for m in CFG.sweep.models:
