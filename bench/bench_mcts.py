@@ -8,7 +8,8 @@ the `</step>` stop (every row runs to max_step_tokens), which exposes what stati
 when rows stop at different lengths.
 
 Scaling: MCTS wall time for 8 / 16 / 32 problems in one process (batch_problems=16), and the
-explore stage run as 1 shard (2 threads) vs 2 shards in parallel (1 thread each) on 16 problems.
+explore stage run as 1 shard (2 threads, then 1 thread) vs 2 shards in parallel (1 thread each) on
+the same 16 problems.
 
     .venv/bin/python bench/bench_mcts.py                         # smollm2, embedded explore settings
     .venv/bin/python bench/bench_mcts.py --model qwen05 --problems 16 --skip-scaling
@@ -68,13 +69,12 @@ def raw_rate(policy, cfg, problems, stop: bool) -> dict:
             "tok_per_s": round(tokens / dt, 1)}
 
 
-def shard_runs(args: argparse.Namespace, seed: Path, n_shards: int, workdir: Path) -> dict:
-    """The real `seer explore` stage, n_shards processes in parallel splitting 2 cores."""
-    threads = max(1, 2 // n_shards)
+def shard_runs(args: argparse.Namespace, seed: Path, n_shards: int, threads: int, workdir: Path) -> dict:
+    """The real `seer explore` stage: n_shards processes in parallel, each with `threads` torch threads."""
     procs = []
     t0 = time.perf_counter()
     for k in range(n_shards):
-        out = workdir / f"{n_shards}sh" / f"shard-{k}.jsonl.gz"
+        out = workdir / f"{n_shards}x{threads}" / f"shard-{k}.jsonl.gz"
         cmd = [sys.executable, "-m", "seer", "explore", *overrides(args, threads), f"explore.shards={n_shards}",
                f"shard={k}", f"io.seed={seed}", f"io.out={out}", f"sandbox.workers={max(1, 2 // n_shards)}"]
         procs.append((out, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)))
@@ -131,7 +131,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as d:
             seed = Path(d) / "seed.jsonl"
             write_jsonl(seed, problems[: args.problems])
-            res["shards"] = [shard_runs(args, seed, n, Path(d)) for n in (1, 2)]
+            # 1 shard with both cores' threads, 1 shard with one thread, 2 shards with one thread each
+            res["shards"] = [shard_runs(args, seed, n, t, Path(d)) for n, t in ((1, 2), (1, 1), (2, 1))]
         print(json.dumps(res["shards"], indent=1), flush=True)
     if args.out:
         Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
