@@ -34,7 +34,7 @@ def test_typo_in_sweep_file_fails_early():
         check_keys(expand({"infer.bb1": "1,2"}), compose)
 
 
-@pytest.mark.parametrize("name", ["beams", "beta", "kl", "ablations"])
+@pytest.mark.parametrize("name", ["beams", "beams_quick", "beta", "kl", "ablations"])
 def test_shipped_sweeps_compose(name):
     cfg = compose([f"sweep={name}"])
     pts = expand(cfg.sweep.params)

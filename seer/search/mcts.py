@@ -32,7 +32,7 @@ from seer.data.schemas import Problem, Tests
 from seer.llm.policy import GenerateRequest, Generation, Policy
 from seer.llm.solutions import to_solution
 from seer.llm.steps import STEP_CLOSE, format_code_step, parse_step
-from seer.search.tree import Node, iter_nodes
+from seer.search.tree import Node, best_open_child, descend, iter_nodes
 
 # (problem, steps so far) -> the full prompt text whose continuation is the next step
 PromptFn = Callable[[Problem, Sequence[str]], str]
@@ -78,30 +78,12 @@ def puct(parent: Node, child: Node, c_puct: float) -> float:
 
 def select_child(node: Node, c_puct: float, rng: random.Random) -> Node | None:
     """The PUCT-best selectable child (random among ties); None when every child is closed."""
-    best: list[Node] = []
-    best_score = -math.inf
-    for c in node.children:
-        if c.closed:  # terminal nodes are always closed
-            continue
-        s = puct(node, c, c_puct)
-        if s > best_score:
-            best, best_score = [c], s
-        elif s == best_score:
-            best.append(c)
-    return rng.choice(best) if best else None
+    return best_open_child(node, lambda c: puct(node, c, c_puct), rng)
 
 
 def select_leaf(root: Node, c_puct: float, rng: random.Random) -> Node | None:
-    """Descend from the root to an unexpanded, non-terminal node; None when the tree is closed."""
-    if root.closed:
-        return None
-    node = root
-    while node.expanded:
-        nxt = select_child(node, c_puct, rng)
-        if nxt is None:
-            raise RuntimeError("an open node has no open child: closed flags were not refreshed after an expansion")
-        node = nxt
-    return node
+    """Descend by PUCT from the root to an unexpanded, non-terminal node; None when the tree is closed."""
+    return descend(root, lambda n: select_child(n, c_puct, rng))
 
 
 def backup(node: Node, value: float) -> None:

@@ -50,7 +50,7 @@ from seer.llm.sra_prompts import (
     reflection_prompt,
 )
 from seer.search.mcts import EngineStats
-from seer.search.tree import Node, iter_nodes
+from seer.search.tree import Node, best_open_child, descend, iter_nodes
 
 
 @dataclass(frozen=True)
@@ -94,30 +94,12 @@ def uct(parent: Node, child: Node, c: float) -> float:
 
 def select_child(node: Node, c: float, rng: random.Random) -> Node | None:
     """The UCT-best open child; among unvisited (infinite) children the highest reward; random among ties."""
-    best: list[Node] = []
-    best_key = (-math.inf, -math.inf)
-    for ch in node.children:
-        if ch.closed:
-            continue
-        key = (uct(node, ch, c), reward(ch))
-        if key > best_key:
-            best, best_key = [ch], key
-        elif key == best_key:
-            best.append(ch)
-    return rng.choice(best) if best else None
+    return best_open_child(node, lambda ch: (uct(node, ch, c), reward(ch)), rng)
 
 
 def select_leaf(root: Node, c: float, rng: random.Random) -> Node | None:
     """Greedy UCT descent to a node without children; None when the whole tree is closed."""
-    if root.closed:
-        return None
-    node = root
-    while node.children:
-        nxt = select_child(node, c, rng)
-        if nxt is None:
-            raise RuntimeError("an open node has no open child: closed flags were not refreshed")
-        node = nxt
-    return node
+    return descend(root, lambda n: select_child(n, c, rng))
 
 
 def backup(leaf: Node, alpha: float) -> None:

@@ -12,8 +12,9 @@ Terminal kinds:
 """
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 TERMINAL_KINDS: tuple[str, ...] = ("code", "too_deep", "invalid", "over_length")
 
@@ -106,6 +107,35 @@ class Node:
         for c in d.get("children", []):
             node.add_child(cls.from_dict(c))
         return node
+
+
+def best_open_child(node: Node, key: Callable[[Node], Any], rng: random.Random) -> Node | None:
+    """The open child with the highest ``key`` (random among ties); None when every child is closed.
+    Selection in both explorers: ``key`` is PUCT (SEER) or UCT (SRA-MCTS)."""
+    best: list[Node] = []
+    best_key: Any = None
+    for c in node.children:
+        if c.closed:  # terminal nodes are always closed
+            continue
+        k = key(c)
+        if best_key is None or k > best_key:
+            best, best_key = [c], k
+        elif k == best_key:
+            best.append(c)
+    return rng.choice(best) if best else None
+
+
+def descend(root: Node, choose: Callable[[Node], Node | None]) -> Node | None:
+    """Follow ``choose`` from the root down to a node without children; None when the tree is closed."""
+    if root.closed:
+        return None
+    node = root
+    while node.expanded:
+        nxt = choose(node)
+        if nxt is None:
+            raise RuntimeError("an open node has no open child: closed flags were not refreshed after an expansion")
+        node = nxt
+    return node
 
 
 def iter_nodes(root: Node) -> Iterator[Node]:
