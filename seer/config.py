@@ -40,7 +40,8 @@ class BackendConfig:
     threads: int = 0  # torch intra-op threads; 0 = torch default
     progress: bool = True  # tqdm bars over batches (also off when stderr is not a terminal)
     gpu_memory_utilization: float = 0.9  # vllm only
-    enable_prefix_caching: bool = True  # vllm only
+    # vllm: automatic prefix caching; transformers: one prefill per shared prefix in a generate batch
+    enable_prefix_caching: bool = True
 
 
 @dataclass

@@ -189,3 +189,45 @@ def test_value_needs_a_value_fn_and_reads_the_last_hidden_state(model_tok):
     # batched (padded) values equal values computed one text at a time, in input order
     assert vals == pytest.approx([pol.value([t])[0] for t in PROMPTS], abs=1e-5)
     assert len({round(v, 6) for v in vals}) == 3
+
+
+SHARED = "Solve the problem step by step. Write each step in its own block, then the code. Problem: "
+
+
+def test_layout_shares_the_common_prefix_and_repeats():
+    from seer.llm.hf_backend import layout_batch, positions
+
+    seqs = [[5, 6, 7, 8], [5, 6, 9], [5, 6, 7, 8], [5, 6, 9]]
+    lay = layout_batch(seqs, pad_id=0, share=True)
+    assert lay.prefix == 2 and lay.first == [0, 1] and lay.which == [0, 1, 0, 1] and lay.saves_prefill
+    assert lay.ids.tolist() == [[5, 6, 7, 8], [5, 6, 0, 9], [5, 6, 7, 8], [5, 6, 0, 9]]
+    # a pad in the middle does not shift the positions: the row sees 0, 1, 2 as when left-padded
+    assert positions(lay.mask)[1].tolist() == [0, 1, 0, 2]
+    plain = layout_batch(seqs, pad_id=0, share=False)
+    assert plain.prefix == 0 and plain.ids.tolist()[1] == [0, 5, 6, 9]
+    # identical prompts keep their last token out of the prefix: generate needs it for the logits
+    same = layout_batch([[1, 2, 3], [1, 2, 3]], pad_id=0, share=True)
+    assert same.prefix == 2 and same.first == [0] and same.saves_prefill
+    assert not layout_batch([[1, 2, 3]], pad_id=0, share=True).saves_prefill
+
+
+@pytest.mark.parametrize("temperature", [0.0, 0.8])
+def test_shared_prefill_generates_what_plain_padding_generates(model_tok, temperature):
+    # samples of one prompt (MCTS children) and prompts opening with the same instructions: the
+    # shared prefill must give every row exactly its own tokens, positions and random draws
+    prompts = [SHARED + "add two numbers.", SHARED + "find the longest common prefix of the words.",
+               SHARED + "x"]
+    req = GenerateRequest(n=3, temperature=temperature, max_tokens=8, seed=11)
+    pol = make_policy(model_tok, batch_size=16)
+    calls = []
+    prefill = pol._prefill_shared
+    pol._prefill_shared = lambda lay: calls.append(lay.prefix) or prefill(lay)
+    shared = pol.generate(prompts, req)
+    assert len(calls) == 1 and calls[0] >= len(pol.encode(SHARED)) - 2  # one batch, the instructions shared
+    unshared = make_policy(model_tok, batch_size=16, prefix_sharing=False)
+    unshared._prefill_shared = lambda lay: pytest.fail("prefix_sharing=False must prefill every row itself")
+    plain = unshared.generate(prompts, req)
+    assert [[g.text for g in row] for row in shared] == [[g.text for g in row] for row in plain]
+    for rs, rp in zip(shared, plain):
+        for a, b in zip(rs, rp):
+            assert a.n_tokens == b.n_tokens and a.mean_logprob == pytest.approx(b.mean_logprob, abs=1e-4)

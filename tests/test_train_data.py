@@ -12,9 +12,10 @@ from train_fixtures import (
 )
 
 from seer.data.jsonl import DataError
-from seer.data.schemas import TrainPath
+from seer.data.schemas import Problem, Tests, TrainPath
 from seer.llm.hf_backend import TransformersPolicy
 from seer.llm.load import load_tokenizer
+from seer.llm.prompts import exploration_prompt, format_question
 from seer.model.losses import IGNORE
 from seer.train.data import (
     BatchPlan,
@@ -68,6 +69,16 @@ def test_masks_on_a_hand_made_batch(fmt):
     assert batch["value_mask"].sum() == 3
     assert batch["final_pos"].tolist() == [g.step_ends[-1], b.step_ends[-1]]
     assert batch["rewards"].tolist() == [1.0, -1.0]
+
+
+def test_training_prompt_is_the_inference_prompt_of_the_problem():
+    # a HumanEval-like problem: format_question adds the code prompt and the entry point's name;
+    # paths store that text, so the trained model is prompted as adaptive inference prompts it
+    problem = Problem(id="t", question="Add two numbers.", prompt="def add(a, b):\n",
+                      tests=Tests(kind="call", cases=[{"input": [1, 2], "output": 3}], fn_name="plus"))
+    shown = format_question(problem)
+    assert "def add(a, b):" in shown and "`plus`" in shown
+    assert step_user_message(shown) == exploration_prompt(problem, (), ())[0]
 
 
 def test_truncation_drops_cut_steps_and_overlong_prompts(fmt):

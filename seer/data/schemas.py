@@ -80,6 +80,9 @@ PATH_SOURCES: tuple[str, ...] = ("mcts", "perturb", "refine", "direct")
 class TrainPath:
     """One training path (stage-1/2 data): a question and the steps that answer it.
 
+    ``question`` is the problem as exploration prompts show it (``prompts.format_question``), so the
+    training prompt built from it is the inference prompt of the same problem.
+
     The assistant response is the steps joined by newlines (``response()``), the last step being
     the code step. ``reward`` is +1 (the code passes the tests) or -1: NLL is taken on correct
     paths only. ``q_values[i]`` is the value target on the last token of ``steps[i]``; ``None``

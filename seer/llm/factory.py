@@ -24,7 +24,7 @@ def build_policy(cfg: Any, value_fn: Any = None) -> Policy:
         return TransformersPolicy(model, tok, batch_size=cfg.backend.batch_size, device=device,
                                   seed=cfg.random_seed, chat_template=cfg.model.chat_template,
                                   max_context=cfg.model.max_context, progress=cfg.backend.progress,
-                                  value_fn=value_fn)
+                                  value_fn=value_fn, prefix_sharing=cfg.backend.enable_prefix_caching)
     if name == "vllm":
         from seer.llm.vllm_backend import build_vllm_policy  # raises ImportError naming the extra
 

@@ -4,6 +4,15 @@ Generation: the `n` samples of every prompt become rows; rows are sorted by prom
 padding), left-padded into batches of `batch_size`, and each batch is ONE `model.generate` call. A
 batch that runs out of memory is retried at half the size (the smaller size is kept for later calls).
 
+Shared prefill (`prefix_sharing`): on a CPU, prefill is compute-bound and costs as much per row as
+decoding a hundred tokens, yet the rows of one batch repeat each other: the n samples of a prompt are
+the same tokens (MCTS children, beam candidates), and prompts of one stage open with the same
+instructions. So a batch is laid out as [common prefix | left-padded distinct suffixes]; the prefix
+is run once, its KV cache copied to every distinct prompt, their suffixes (all but the last token)
+run once each, and the cache copied to every row before `generate` continues from it. Positions come
+from the attention mask (as `generate` computes them), so a row sees exactly the tokens and positions
+of the plain left-padded layout; outputs agree with it up to float rounding.
+
 Log-probs: `mean_logprob` is the mean, over the generated tokens, of log pi(token | prefix) under the
 model's own distribution (raw logits, temperature 1, no top-p truncation) — the policy's likelihood of
 what it sampled, comparable across sampling temperatures. SEER uses exp(mean_logprob) as the PUCT
@@ -23,11 +32,12 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import torch
 from tqdm.auto import tqdm
-from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
+from transformers import DynamicCache, LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
 
 from seer.llm.policy import GenerateRequest, Generation
 
@@ -117,12 +127,67 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
     return text[: best[0] + best[1]], True
 
 
+@dataclass(frozen=True)
+class BatchLayout:
+    """Rows of one generate batch laid out as [shared prefix | left-padded suffixes].
+
+    ``ids``/``mask``: (rows, width); columns ``:prefix`` hold the tokens every row starts with.
+    ``first``: the row of each distinct prompt's first occurrence; ``which``: each row's distinct prompt.
+    With ``prefix == 0`` the layout is plain left padding.
+    """
+
+    ids: torch.Tensor
+    mask: torch.Tensor
+    prefix: int
+    first: list[int]
+    which: list[int]
+
+    @property
+    def saves_prefill(self) -> bool:
+        return len(self.which) > 1 and (self.prefix > 0 or len(self.first) < len(self.which))
+
+
+def layout_batch(seqs: Sequence[list[int]], pad_id: int, share: bool) -> BatchLayout:
+    """Lay out prompts for one generate call; ``share`` finds their common prefix and repeats."""
+    index: dict[tuple[int, ...], int] = {}
+    first: list[int] = []
+    which: list[int] = []
+    for r, s in enumerate(seqs):
+        k = index.setdefault(tuple(s), len(first))
+        if k == len(first):
+            first.append(r)
+        which.append(k)
+    prefix = 0
+    if share:
+        distinct = [seqs[r] for r in first]
+        # every row keeps at least its last token out of the prefix: generate must run it for logits
+        limit = min(len(s) for s in distinct) - 1
+        while prefix < limit and all(s[prefix] == distinct[0][prefix] for s in distinct):
+            prefix += 1
+    width = prefix + max(len(s) - prefix for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for r, s in enumerate(seqs):
+        ids[r, :prefix] = torch.tensor(s[:prefix], dtype=torch.long)
+        mask[r, :prefix] = 1
+        tail = s[prefix:]
+        if tail:
+            ids[r, width - len(tail):] = torch.tensor(tail, dtype=torch.long)
+            mask[r, width - len(tail):] = 1
+    return BatchLayout(ids, mask, prefix, first, which)
+
+
+def positions(mask: torch.Tensor) -> torch.Tensor:
+    """Position ids from an attention mask, as `generate` derives them (pads at 0)."""
+    return (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 0)
+
+
 class TransformersPolicy:
     """A Policy over a transformers causal LM (see the module docstring)."""
 
     def __init__(self, model: Any, tokenizer: Any, batch_size: int = 16, device: str = "cpu", seed: int = 0,
                  chat_template: bool = True, max_context: int = 0, progress: bool = True,
-                 value_fn: ValueFn | None = None) -> None:
+                 value_fn: ValueFn | None = None, prefix_sharing: bool = True) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.batch_size = max(1, batch_size)
@@ -134,6 +199,7 @@ class TransformersPolicy:
         self.max_context = max_context or int(getattr(model.config, "max_position_embeddings", 0) or 0) or 2048
         self.progress = progress
         self.value_fn = value_fn
+        self.prefix_sharing = prefix_sharing
         self._calls = 0
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         eos = {tokenizer.eos_token_id} | set(_as_list(getattr(model.generation_config, "eos_token_id", None)))
@@ -159,16 +225,6 @@ class TransformersPolicy:
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def _pad_left(self, seqs: Sequence[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        width = max(len(s) for s in seqs)
-        ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(seqs), width), dtype=torch.long)
-        for i, s in enumerate(seqs):
-            if s:
-                ids[i, width - len(s):] = torch.tensor(s, dtype=torch.long)
-                mask[i, width - len(s):] = 1
-        return ids.to(self.device), mask.to(self.device)
 
     # --- batching with out-of-memory fallback ---------------------------------------------------
     def _run_batched(self, items: Sequence[T], fn: Callable[[Sequence[T], int], list[R]], desc: str) -> list[R]:
@@ -220,8 +276,29 @@ class TransformersPolicy:
         return results  # type: ignore[return-value]
 
     @torch.inference_mode()
+    def _prefill_shared(self, lay: BatchLayout) -> DynamicCache:
+        """The KV cache of every row's prompt but its last token, each shared part computed once."""
+        ids, mask = lay.ids.to(self.device), lay.mask.to(self.device)
+        pos = positions(mask)
+        decoder = self.model.get_decoder()  # hidden states only: no lm_head over the prompt
+        cache = DynamicCache(config=self.model.config)
+        if lay.prefix:
+            decoder(input_ids=ids[:1, :lay.prefix], attention_mask=mask[:1, :lay.prefix],
+                    position_ids=pos[:1, :lay.prefix], past_key_values=cache, use_cache=True)
+            cache.batch_select_indices(torch.zeros(len(lay.first), dtype=torch.long, device=self.device))
+        end = ids.shape[1] - 1
+        if end > lay.prefix:
+            u = torch.tensor(lay.first, dtype=torch.long, device=self.device)
+            decoder(input_ids=ids[u, lay.prefix:end], attention_mask=mask[u, :end],
+                    position_ids=pos[u, lay.prefix:end], past_key_values=cache, use_cache=True)
+        cache.batch_select_indices(torch.tensor(lay.which, dtype=torch.long, device=self.device))
+        return cache
+
+    @torch.inference_mode()
     def _generate_batch(self, seqs: list[list[int]], req: GenerateRequest, seed: int) -> list[Generation]:
-        ids, mask = self._pad_left(seqs)
+        lay = layout_batch(seqs, self.pad_id, share=self.prefix_sharing)
+        ids, mask = lay.ids.to(self.device), lay.mask.to(self.device)
+        cached = {"past_key_values": self._prefill_shared(lay)} if self.prefix_sharing and lay.saves_prefill else {}
         start = ids.shape[1]
         max_new = max(1, min(req.max_tokens, self.max_context - start))
         recorder = _LogprobRecorder(start)
@@ -233,7 +310,7 @@ class TransformersPolicy:
             knobs.update(do_sample=True, temperature=req.temperature, top_p=req.top_p, top_k=0, typical_p=1.0)
         torch.manual_seed(seed)
         out = self.model.generate(
-            input_ids=ids, attention_mask=mask, max_new_tokens=max_new, use_cache=True, **knobs,
+            input_ids=ids, attention_mask=mask, max_new_tokens=max_new, use_cache=True, **knobs, **cached,
             pad_token_id=self.pad_id, eos_token_id=sorted(self.eos_ids),
             logits_processor=LogitsProcessorList([recorder]), stopping_criteria=StoppingCriteriaList([stopper]),
         )
@@ -269,7 +346,8 @@ class TransformersPolicy:
 
     @torch.inference_mode()
     def _value_batch(self, seqs: list[list[int]]) -> list[float]:
-        ids, mask = self._pad_left(seqs)
+        lay = layout_batch(seqs, self.pad_id, share=False)
+        ids, mask = lay.ids.to(self.device), lay.mask.to(self.device)
         # the decoder alone: its last hidden state is what the value head reads, and it skips the
         # (length x vocab) lm_head projection a full forward would compute
         hidden = self.model.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state

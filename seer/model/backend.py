@@ -14,11 +14,12 @@ from seer.model.policy_value import PolicyValueModel, load_policy_value
 
 
 def as_policy(model: PolicyValueModel, *, device: str = "cpu", batch_size: int = 16, seed: int = 0,
-              chat_template: bool = True, max_context: int = 0, progress: bool = True) -> TransformersPolicy:
+              chat_template: bool = True, max_context: int = 0, progress: bool = True,
+              prefix_sharing: bool = True) -> TransformersPolicy:
     """Wrap an in-memory policy-value model (no copy of the weights)."""
     return TransformersPolicy(model.lm, model.tokenizer, batch_size=batch_size, device=device, seed=seed,
                               chat_template=chat_template, max_context=max_context, progress=progress,
-                              value_fn=model.value_head)
+                              value_fn=model.value_head, prefix_sharing=prefix_sharing)
 
 
 def build_value_policy(cfg: Any, model_dir: str | os.PathLike[str] | None = None) -> TransformersPolicy:
@@ -40,4 +41,4 @@ def build_value_policy(cfg: Any, model_dir: str | os.PathLike[str] | None = None
                               dtype=torch_dtype(cfg.model.dtype, device), device=device)
     return as_policy(model, device=device, batch_size=cfg.backend.batch_size, seed=cfg.random_seed,
                      chat_template=cfg.model.chat_template, max_context=cfg.model.max_context,
-                     progress=cfg.backend.progress)
+                     progress=cfg.backend.progress, prefix_sharing=cfg.backend.enable_prefix_caching)

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 from seer.data.schemas import Problem, TrainPath
 from seer.llm.policy import Generation, Policy
+from seer.llm.prompts import format_question
 from seer.llm.solutions import to_solution
 from seer.search.mcts import Executor, MctsSettings, PromptFn, child_from_generation
 
@@ -111,7 +112,7 @@ def perturb(jobs: Sequence[PerturbJob], policy: Policy, executor: Executor, prom
         seen.add(final)
         steps = r.job.prefix + r.steps
         q: list[float | None] = [*r.job.prefix_q, *([None] * (len(r.steps) - 1)), -1.0]
-        paths.append(TrainPath(r.job.problem.id, r.job.problem.question, steps, q, -1.0, "perturb", config_hash))
+        paths.append(TrainPath(r.job.problem.id, format_question(r.job.problem), steps, q, -1.0, "perturb", config_hash))
     stats["kept"] = len(paths)
     stats["problems_with_negatives"] = sum(1 for s in per_problem.values() if s)
     return paths, stats

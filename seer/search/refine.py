@@ -133,6 +133,6 @@ def refine(jobs: Sequence[RefineJob], policy: Policy | None, executor: Executor 
             stats["fallback_failed_tests"] += 1
             steps = steps[:-1] + [format_code_step(j.problem.solution)]
         q: list[float | None] = [*([None] * (len(steps) - 1)), 1.0]
-        paths.append(TrainPath(j.problem.id, j.problem.question, steps, q, 1.0, "refine", config_hash))
+        paths.append(TrainPath(j.problem.id, format_question(j.problem), steps, q, 1.0, "refine", config_hash))
     stats["refined"] = len(paths)
     return paths, stats

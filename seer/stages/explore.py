@@ -17,7 +17,7 @@ from seer.config import config_hash
 from seer.data.jsonl import iter_jsonl, read_jsonl, write_json, write_jsonl
 from seer.data.schemas import Problem, TrainPath
 from seer.llm.policy import Policy
-from seer.llm.prompts import exploration_prompt, pick_fewshot
+from seer.llm.prompts import exploration_prompt, format_question, pick_fewshot
 from seer.search import paths as P
 from seer.search.mcts import BatchedMcts, Executor, MctsSettings, PromptFn
 from seer.search.perturb import perturb as run_perturb
@@ -95,7 +95,8 @@ def paths(cfg: DictConfig) -> None:
     """Trees of all shards -> training paths, all-pass / all-fail problem lists, stats."""
     _need(cfg, "trees", "seed", "out", "all_pass", "all_fail", "stats")
     stats_out = cfg.io.stats
-    questions = {pid: p.question for pid, p in _problems(cfg.io.seed).items()}
+    # the question as exploration prompts showed it, so training prompts match them token for token
+    questions = {pid: format_question(p) for pid, p in _problems(cfg.io.seed).items()}
     h = config_hash(cfg)
     rng = random.Random(cfg.random_seed)
     e = cfg.explore

@@ -24,7 +24,7 @@ from seer.config import config_hash
 from seer.data.jsonl import read_jsonl, write_json, write_jsonl
 from seer.data.schemas import Problem, TrainPath
 from seer.llm.policy import GenerateRequest
-from seer.llm.prompts import STEP_STOP, exploration_prompt
+from seer.llm.prompts import STEP_STOP, exploration_prompt, format_question
 from seer.llm.steps import CODE_OPEN, parse_step
 from seer.train.data import read_paths, split_heldout, tokenize_paths
 
@@ -147,7 +147,7 @@ def label_direct(cfg: DictConfig, problems: Sequence[Problem], texts: Sequence[S
     out = []
     for i, (p, step) in enumerate(steps):
         reward = 1.0 if ok.get(i, False) else -1.0
-        out.append(TrainPath(problem_id=p.id, question=p.question, steps=[step], q_values=[reward], reward=reward,
+        out.append(TrainPath(problem_id=p.id, question=format_question(p), steps=[step], q_values=[reward], reward=reward,
                              source="direct", config_hash=h))
     return out
 
