@@ -61,3 +61,19 @@ def test_full_dag_runs_resumes_and_reruns_only_what_changed(tmp_path, tiny_model
     redo = snakemake(tmp_path, "--", target, "all")
     assert redo.returncode == 0, redo.stdout[-3000:] + redo.stderr[-3000:]
     assert planned_jobs(snakemake(tmp_path, "-n").stdout) == {}
+
+    # a sweep over the same experiment: its points reuse the trained models, and a deleted score
+    # file (asked for as a target) recomputes that point alone
+    sweep = ("--config", "experiment=ci", "sweep=beams_quick")
+    planned = planned_jobs(snakemake(tmp_path, "-n", *sweep).stdout)
+    assert planned == {"infer_model": 12, "score": 12, "report": 1, "all": 1}, planned
+    r = snakemake(tmp_path, *sweep)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    report = res / "report"
+    assert (report / "figures" / "heatmap_b1_b2_stage2_humaneval.png").exists(), sorted(p.name for p in report.rglob("*.png"))
+    point = res / "scores" / "stage2" / "mbpp" / "infer.b1=2,infer.b2=3" / "eval.json"
+    assert json.loads(point.read_text())["n_tasks"] == 3
+    point.unlink()
+    target = str(point.relative_to(tmp_path))
+    assert planned_jobs(snakemake(tmp_path, "-n", *sweep, "--", target, "all").stdout) == \
+        {"score": 1, "report": 1, "all": 1}

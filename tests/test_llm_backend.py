@@ -231,3 +231,22 @@ def test_shared_prefill_generates_what_plain_padding_generates(model_tok, temper
     for rs, rp in zip(shared, plain):
         for a, b in zip(rs, rp):
             assert a.n_tokens == b.n_tokens and a.mean_logprob == pytest.approx(b.mean_logprob, abs=1e-4)
+
+
+def test_shared_values_equal_plain_values_and_group_by_prompt(model_tok):
+    from seer.llm.hf_backend import prompt_groups
+
+    torch.manual_seed(0)
+    head = torch.nn.Linear(model_tok[0].config.hidden_size, 1)
+    fn = lambda h: torch.tanh(head(h)).squeeze(-1)  # noqa: E731
+    # beam candidates: a few continuations of two prompts, one repeated, in mixed order
+    # (the instructions all texts open with are shorter than each task's own part, as in real prompts)
+    add = SHARED + "write a function that adds two numbers given as strings of decimal digits, " * 4
+    rev = SHARED + "write a function that reverses a list in place without using the slice syntax, " * 4
+    texts = [add + "\n1. Use +.", rev + "\n1. Swap ends.", add + "\n1. Call sum on the pair.", rev + "\n1. Swap ends.",
+             add + "\n"]
+    shared = make_policy(model_tok, value_fn=fn, batch_size=8)
+    plain = make_policy(model_tok, value_fn=fn, batch_size=8, prefix_sharing=False)
+    assert shared.value(texts) == pytest.approx(plain.value(texts), abs=1e-4)
+    seqs = sorted(shared.encode(t) for t in texts)
+    assert sorted(len(g) for g in prompt_groups(seqs)) == [2, 3]  # one run per prompt

@@ -71,3 +71,5 @@ def test_heatmap_curves_overthinking_and_calibration(tmp_path):
     text = md.read_text()
     # direct solved a, b; CoT lost a; adaptive kept a
     assert "| MBPP | 2 | 1 (50.0%) | 1 | 1 / 1 |" in text
+    # the chosen answers' values rank both passing tasks (0.9, 0.7) above the failing one (-0.8)
+    assert "| stage2 | 3 | 2 | 1.000 |" in text

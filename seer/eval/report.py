@@ -91,6 +91,23 @@ def cost_table(scores: list[Score]) -> str:
     return "\n".join(lines)
 
 
+def value_table(pairs_by_model: dict[str, list[tuple[float, bool]]]) -> str:
+    """How well each trained model's value of its chosen answer predicts passing: ROC AUC over the
+    benchmark tasks (problems no model trained on), with the pass rate for context."""
+    from seer.train.metrics import roc_auc
+
+    lines = []
+    for model, pairs in sorted(pairs_by_model.items()):
+        if not pairs:
+            continue
+        auc = roc_auc([v for v, _ in pairs], [p for _, p in pairs])
+        passed = sum(p for _, p in pairs)
+        lines.append(f"| {model} | {len(pairs)} | {passed} | {'-' if auc is None else f'{auc:.3f}'} |")
+    if not lines:
+        return ""
+    return "\n".join(["| model | answers | passed | value AUC |", "|---|---|---|---|", *lines])
+
+
 def write_report(scores: list[Score], md_path: str | Path, title: str = "Results") -> None:
     md_path = Path(md_path)
     out_dir = md_path.parent
@@ -106,13 +123,20 @@ def write_report(scores: list[Score], md_path: str | Path, title: str = "Results
     figures += fg.beam_heatmaps(scores, fig_dir)
     figures += fg.param_curves(scores, fig_dir, "train.beta", "value-loss weight beta")
     figures += fg.param_curves(scores, fig_dir, "train.kl_weight", "stage-2 KL weight")
-    pairs = [pr for s in scores for pr in fg.calibration_pairs(s.path)]
-    figures += fg.value_calibration(pairs, fig_dir)
+    pairs_by_model: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    for s in scores:
+        pairs_by_model[s.model] += fg.calibration_pairs(s.path)
+    figures += fg.value_calibration([p for ps in pairs_by_model.values() for p in ps], fig_dir)
     parts: list[Any] = [f"# {title}", "", "pass@1 (%), greedy or as configured per method; "
                         "LiveCodeBench uses public tests only.", "", markdown_table(scores), ""]
     over = fg.overthinking_table({(s.model, s.bench, s.point): s.path for s in scores})
     if over:
         parts += ["## Overthinking", "", over, ""]
+    values = value_table(pairs_by_model)
+    if values:
+        parts += ["## Value model", "", "AUC of the value of each chosen answer for passing its tests "
+                  "(answers pooled over benchmarks and sweep points; '-' when all passed or all failed).",
+                  "", values, ""]
     cost = cost_table(scores)
     if cost:
         parts += ["## Cost", "", cost, ""]

@@ -276,21 +276,29 @@ class TransformersPolicy:
         return results  # type: ignore[return-value]
 
     @torch.inference_mode()
-    def _prefill_shared(self, lay: BatchLayout) -> DynamicCache:
-        """The KV cache of every row's prompt but its last token, each shared part computed once."""
+    def _run_distinct(self, lay: BatchLayout, end: int) -> tuple[DynamicCache, torch.Tensor | None]:
+        """The decoder over columns ``:end`` of each distinct prompt, their shared prefix run once:
+        the KV cache (a row per distinct prompt) and each one's last hidden state (None when
+        nothing follows the prefix)."""
         ids, mask = lay.ids.to(self.device), lay.mask.to(self.device)
         pos = positions(mask)
         decoder = self.model.get_decoder()  # hidden states only: no lm_head over the prompt
         cache = DynamicCache(config=self.model.config)
-        if lay.prefix:
-            decoder(input_ids=ids[:1, :lay.prefix], attention_mask=mask[:1, :lay.prefix],
-                    position_ids=pos[:1, :lay.prefix], past_key_values=cache, use_cache=True)
+        p = lay.prefix
+        if p:
+            decoder(input_ids=ids[:1, :p], attention_mask=mask[:1, :p], position_ids=pos[:1, :p],
+                    past_key_values=cache, use_cache=True)
             cache.batch_select_indices(torch.zeros(len(lay.first), dtype=torch.long, device=self.device))
-        end = ids.shape[1] - 1
-        if end > lay.prefix:
-            u = torch.tensor(lay.first, dtype=torch.long, device=self.device)
-            decoder(input_ids=ids[u, lay.prefix:end], attention_mask=mask[u, :end],
-                    position_ids=pos[u, lay.prefix:end], past_key_values=cache, use_cache=True)
+        if end <= p:
+            return cache, None
+        u = torch.tensor(lay.first, dtype=torch.long, device=self.device)
+        out = decoder(input_ids=ids[u, p:end], attention_mask=mask[u, :end], position_ids=pos[u, p:end],
+                      past_key_values=cache, use_cache=True)
+        return cache, out.last_hidden_state[:, -1, :]
+
+    def _prefill_shared(self, lay: BatchLayout) -> DynamicCache:
+        """The KV cache of every row's prompt but its last token, each shared part computed once."""
+        cache, _ = self._run_distinct(lay, lay.ids.shape[1] - 1)
         cache.batch_select_indices(torch.tensor(lay.which, dtype=torch.long, device=self.device))
         return cache
 
@@ -337,7 +345,8 @@ class TransformersPolicy:
             raise NotImplementedError("this policy has no value head (pass value_fn, see seer.llm.hf_backend)")
         # keep the tail of an over-long text: the value is read at its end
         encoded = [self.encode(t)[-self.max_context:] for t in texts]
-        order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
+        # token order puts the texts that continue one prompt (siblings, beam candidates) side by side
+        order = sorted(range(len(texts)), key=lambda i: encoded[i] if self.prefix_sharing else -len(encoded[i]))
         vals = self._run_batched(order, lambda chunk, k: self._value_batch([encoded[i] for i in chunk]), "value")
         out = [0.0] * len(texts)
         for i, v in zip(order, vals):
@@ -346,13 +355,45 @@ class TransformersPolicy:
 
     @torch.inference_mode()
     def _value_batch(self, seqs: list[list[int]]) -> list[float]:
-        lay = layout_batch(seqs, self.pad_id, share=False)
-        ids, mask = lay.ids.to(self.device), lay.mask.to(self.device)
-        # the decoder alone: its last hidden state is what the value head reads, and it skips the
-        # (length x vocab) lm_head projection a full forward would compute
-        hidden = self.model.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state
         assert self.value_fn is not None
-        return [float(v) for v in self.value_fn(hidden[:, -1, :]).float().cpu()]
+        if not self.prefix_sharing:
+            lay = layout_batch(seqs, self.pad_id, share=False)
+            ids, mask = lay.ids.to(self.device), lay.mask.to(self.device)
+            # the decoder alone: its last hidden state is what the value head reads, and it skips the
+            # (length x vocab) lm_head projection a full forward would compute
+            hidden = self.model.get_decoder()(input_ids=ids, attention_mask=mask,
+                                              position_ids=positions(mask)).last_hidden_state[:, -1, :]
+            return [float(v) for v in self.value_fn(hidden).float().cpu()]
+        out: list[float] = []
+        for group in prompt_groups(seqs):
+            lay = layout_batch(group, self.pad_id, share=True)
+            _, hidden = self._run_distinct(lay, lay.ids.shape[1])
+            assert hidden is not None
+            vals = self.value_fn(hidden).float().cpu().tolist()
+            out += [float(vals[k]) for k in lay.which]
+        return out
+
+
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def prompt_groups(seqs: Sequence[list[int]]) -> list[list[list[int]]]:
+    """Consecutive runs of token-sorted texts that share most of their tokens (the texts continuing
+    one prompt). Prefill is compute-bound on a CPU, so one run at a time costs no more than one
+    batch, and each run shares its whole prompt rather than the instructions all texts open with."""
+    groups: list[list[list[int]]] = []
+    for s in seqs:
+        if groups and 2 * common_prefix(groups[-1][0], s) >= min(len(groups[-1][0]), len(s)):
+            groups[-1].append(s)
+        else:
+            groups.append([s])
+    return groups
 
 
 def _as_list(x: Any) -> list[Any]:

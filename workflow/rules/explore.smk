@@ -15,6 +15,7 @@ rule explore:
     log: f"{RES}/logs/explore/shard-{{k}}.log"
     threads: EXPLORE_THREADS
     resources: **res("explore")
+    priority: CHAIN_PRIORITY
     shell:
         seer("explore", "shard={wildcards.k}", "backend.threads={threads}", "io.seed={input.seed}",
              "io.out={output}") + " 2> {log}"
@@ -29,6 +30,7 @@ rule paths:
         stats=f"{RES}/explore/stats.json",
     log: f"{RES}/logs/explore/paths.log"
     resources: **res("paths")
+    priority: CHAIN_PRIORITY
     shell:
         seer("paths", "io.trees=" + hydra_list(TREES), "io.seed={input.seed}", "io.out={output.paths}",
              "io.all_pass={output.all_pass}", "io.all_fail={output.all_fail}", "io.stats={output.stats}") + " 2> {log}"
@@ -40,6 +42,7 @@ rule perturb:
     log: f"{RES}/logs/augment/perturb.log"
     threads: stage_threads("perturb")
     resources: **res("perturb")
+    priority: CHAIN_PRIORITY
     shell:
         seer("perturb", "backend.threads={threads}", "io.all_pass={input.all_pass}", "io.seed={input.seed}",
              "io.out={output}") + " 2> {log}"
@@ -51,6 +54,7 @@ rule refine:
     log: f"{RES}/logs/augment/refine.log"
     threads: stage_threads("refine")
     resources: **res("refine")
+    priority: CHAIN_PRIORITY
     shell:
         seer("refine", "backend.threads={threads}", "io.all_fail={input.all_fail}", "io.seed={input.seed}",
              "io.out={output.refined}", "io.stats={output.stats}") + " 2> {log}"
@@ -64,6 +68,7 @@ rule stage1_data:
     output: f"{RES}/train/stage1.jsonl"
     log: f"{RES}/logs/train/stage1_data.log"
     resources: **res("stage1_data")
+    priority: CHAIN_PRIORITY
     shell:
         seer("stage1_data", "io.paths={input.paths}", "io.perturbed={input.perturbed}", "io.refined={input.refined}",
              "io.out={output}") + " 2> {log}"

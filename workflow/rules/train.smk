@@ -28,6 +28,7 @@ rule train_stage1:
     threads: stage_threads("train")
     resources: **res("train")
     params: ovr=lambda wc: point_args(wc.tp)
+    priority: CHAIN_PRIORITY
     shell:
         seer("train", "{params.ovr}", "train.stage=1", "backend.threads={threads}", "io.data={input.data}",
              hq("io.out", "{output}")) + " 2> '{log}'"
@@ -46,6 +47,7 @@ rule direct_samples:
     threads: stage_threads("direct_samples")
     resources: **res("direct_samples")
     params: ovr=lambda wc: point_args(wc.tp)
+    priority: CHAIN_PRIORITY
     shell:
         seer("direct_samples", "{params.ovr}", "backend.threads={threads}", hq("io.model", "{input.model}"),
              "io.seed={input.seed}", "io.data={input.stage1}", hq("io.samples", "{output.direct}"),
@@ -62,6 +64,7 @@ rule train_stage2:
     threads: stage_threads("train")
     resources: **res("train")
     params: ovr=lambda wc: point_args(wc.tp)
+    priority: CHAIN_PRIORITY
     shell:
         seer("train", "{params.ovr}", "train.stage=2", "backend.threads={threads}", hq("io.data", "{input.data}"),
              hq("io.ref_model", "{input.ref}"), hq("io.out", "{output}")) + " 2> '{log}'"
