@@ -168,7 +168,8 @@ def test_value_head_scores_non_terminal_children():
     assert (z.visits, z.value_sum) == (1, 1.0)
     assert (root.visits, root.value_sum) == (3, 2.0)
     (texts,) = policy.value_calls
-    assert texts == [prompt_fn(_problem("p"), []) + "1. x\n</step>", prompt_fn(_problem("p"), []) + "1. y\n</step>"]
+    # each child's state is read at the newline after its </step>, where training put its target
+    assert texts == [prompt_fn(_problem("p"), []) + "1. x\n</step>\n", prompt_fn(_problem("p"), []) + "1. y\n</step>\n"]
 
 
 def test_without_value_head_or_use_value_only_terminals_count():

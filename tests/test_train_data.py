@@ -15,7 +15,7 @@ from seer.data.jsonl import DataError
 from seer.data.schemas import Problem, Tests, TrainPath
 from seer.llm.hf_backend import TransformersPolicy
 from seer.llm.load import load_tokenizer
-from seer.llm.prompts import exploration_prompt, format_question
+from seer.llm.prompts import exploration_prompt, format_question, value_prefix
 from seer.model.losses import IGNORE
 from seer.train.data import (
     BatchPlan,
@@ -57,11 +57,12 @@ def test_masks_on_a_hand_made_batch(fmt):
     assert g.input_ids[-1] == tok.eos_token_id
     assert labels[0, n_good:].eq(IGNORE).all() and labels[1].eq(IGNORE).all()
     assert batch["attention_mask"][1].sum() == n_bad and labels.shape[1] == max(n_good, n_bad)
-    # value targets: the last token of each step; the masked Q (None) has no target
+    # value targets: the token of the newline after each step, of the final step's last character;
+    # the masked Q (None) has no target
     for row, ex, steps in ((0, g, good.steps), (1, b, bad.steps)):
         for i, pos in enumerate(ex.step_ends):
             upto = tok.decode(ex.input_ids[ex.prompt_len:pos + 1])
-            assert upto == "\n".join(steps[:i + 1])  # the step ends exactly at this token
+            assert upto == value_prefix(steps[:i + 1], terminal=i == len(steps) - 1)
     assert batch["value_mask"][0].nonzero().flatten().tolist() == g.step_ends
     assert batch["value_targets"][0, g.step_ends].tolist() == [0.5, 1.0]
     assert batch["value_mask"][1].nonzero().flatten().tolist() == [b.step_ends[1]]
@@ -79,6 +80,17 @@ def test_training_prompt_is_the_inference_prompt_of_the_problem():
     shown = format_question(problem)
     assert "def add(a, b):" in shown and "`plus`" in shown
     assert step_user_message(shown) == exploration_prompt(problem, (), ())[0]
+
+
+def test_inference_reads_each_value_where_training_put_its_target(fmt):
+    # beam search and MCTS score a state from the last token of prompt + value_prefix(steps); that
+    # token must be the one training put the step's target on, with the same tokens before it
+    path = TrainPath("a", QUESTION, [PLAN, PLAN.replace("1.", "2."), CODE_OK], [0.1, 0.2, 1.0], 1.0, "mcts")
+    ex = tokenize_path(path, fmt, 512)
+    for i, end in enumerate(ex.step_ends):
+        state = fmt.encode(fmt.chat_prompt(step_user_message(QUESTION),
+                                           assistant_prefix=value_prefix(path.steps[:i + 1], i == 2)))
+        assert len(state) - 1 == end and state == ex.input_ids[:end + 1], i
 
 
 def test_truncation_drops_cut_steps_and_overlong_prompts(fmt):

@@ -113,6 +113,17 @@ Only that final step may contain code. When the problem is easy, the first step 
 code step."""
 
 
+def value_prefix(steps: Sequence[str], terminal: bool) -> str:
+    """The assistant text whose last token carries a state's value.
+
+    Training joins a path's steps with newlines and puts a step's value target on the token holding
+    the newline after it, the final (code) step's, followed by EOS, on its last token
+    (`seer.train.data`); a state is read the same way, so a non-terminal state ends with that newline.
+    """
+    text = "\n".join(steps)
+    return text if terminal else text + "\n"
+
+
 def format_question(problem: Problem) -> str:
     """The problem as the model sees it: its question, its code prompt when the question lacks it,
     and the name the tests call when the text never mentions it."""

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 from seer.data.schemas import Problem
 from seer.llm.policy import GenerateRequest, Generation, Policy
-from seer.llm.prompts import STEP_STOP, exploration_prompt
+from seer.llm.prompts import STEP_STOP, exploration_prompt, value_prefix
 from seer.llm.solutions import to_solution
 from seer.llm.steps import CODE_OPEN, STEP_OPEN, extract_code, parse_step
 
@@ -162,7 +162,7 @@ def _score(policy: Policy, states: Sequence[BeamState], new: list[tuple[int, Can
     texts = []
     for i, c in new:
         user, _ = exploration_prompt(states[i].problem, (), ())
-        texts.append(policy.chat_prompt(user, assistant_prefix="".join(x + "\n" for x in c.steps)))
+        texts.append(policy.chat_prompt(user, assistant_prefix=value_prefix(c.steps, c.terminal)))
     for (_, c), v in zip(new, policy.value(texts)):
         c.value = float(v)
 

@@ -222,7 +222,8 @@ class BatchedMcts:
                 elif child.terminal is not None:
                     backup(child, float(child.reward))  # type: ignore[arg-type]
                 elif self.use_value:
-                    to_value.append((child, s.prompt + g.text))  # the child's state ends at its </step>
+                    # the child's state: its step closed by </step> and the newline its value is read at
+                    to_value.append((child, s.prompt + g.text + "\n"))
             s.iterations += 1
         # the sandbox runs meanwhile: value-head scores and prompts of trees with nothing to wait for
         if to_value:

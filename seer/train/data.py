@@ -59,11 +59,12 @@ class Example:
 
 
 def _step_spans(path: TrainPath) -> tuple[str, list[int]]:
-    """The response text and the character index just past each step in it."""
+    """The response text and, per step, the character index just past where its value is read: the
+    newline after a step, the end of the final step (`prompts.value_prefix`, which inference reads)."""
     text, ends, pos = path.response(), [], 0
-    for s in path.steps:
+    for i, s in enumerate(path.steps):
         pos = text.index(s, pos) + len(s)
-        ends.append(pos)
+        ends.append(pos if i == len(path.steps) - 1 else pos + 1)
     return text, ends
 
 

@@ -10,4 +10,5 @@ rule seed_data:
     output: f"{RES}/data/seed.jsonl"
     log: f"{RES}/logs/seed_data.log"
     resources: **res("seed_data")
+    priority: CHAIN_PRIORITY
     shell: seer("seed_data", "io.out={output}") + " 2> {log}"

@@ -40,7 +40,7 @@ rule perturb:
     input: all_pass=f"{RES}/explore/all_pass.jsonl", seed=SEED
     output: f"{RES}/augment/perturbed.jsonl"
     log: f"{RES}/logs/augment/perturb.log"
-    threads: stage_threads("perturb")
+    threads: stage_threads("perturb", share=2)  # runs beside refine
     resources: **res("perturb")
     priority: CHAIN_PRIORITY
     shell:
@@ -52,7 +52,7 @@ rule refine:
     input: all_fail=f"{RES}/explore/all_fail.jsonl", seed=SEED
     output: refined=f"{RES}/augment/refined.jsonl", stats=f"{RES}/augment/refine_stats.json"
     log: f"{RES}/logs/augment/refine.log"
-    threads: stage_threads("refine")
+    threads: stage_threads("refine", share=2)  # runs beside perturb
     resources: **res("refine")
     priority: CHAIN_PRIORITY
     shell:
