@@ -89,6 +89,10 @@ def test_direct_answer_becomes_a_humaneval_solution():
     assert sol.startswith(HE_PROMPT) and run(sol)["below_zero"]([1, -2]) is True
     # an answer cut by max_tokens (no closing fence) still yields its code
     assert answer_code(prefix + "def f():\n    return 1") == "def f():\n    return 1"
+    # ... and one cut in the middle of the example calls after a finished function keeps the function
+    cut = full + "\n\n\n# Test cases\nprint(below_zero([1, 2, -4, 5]))  # True\nprint(below_zero([1, 2,"
+    sol = to_solution(HUMANEVAL, prefix + cut)
+    assert "print(below_zero([1, 2,\n" not in sol + "\n" and run(sol)["below_zero"]([1, -2]) is True
 
 
 def test_mbpp_solution_is_the_code_as_written():

@@ -17,11 +17,24 @@ def _parses(code: str) -> bool:
     return True
 
 
+def parsable_head(code: str) -> str:
+    """``code``, or its longest run of leading lines that parses when the whole does not: an answer
+    cut by the token budget keeps the functions it finished (EvalPlus sanitises the same way)."""
+    if _parses(code):
+        return code
+    lines = code.splitlines()
+    for end in range(len(lines) - 1, 0, -1):
+        head = "\n".join(lines[:end])
+        if head.strip() and _parses(head):
+            return head
+    return code
+
+
 def answer_code(text: str) -> str | None:
     """The code of an answer (`steps.extract_code`), else the whole text when it is valid Python."""
     code = extract_code(text)
     if code is not None:
-        return code
+        return parsable_head(code)
     return text.strip("\n") if text.strip() and _parses(text) else None
 
 
