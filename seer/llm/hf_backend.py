@@ -148,22 +148,22 @@ class BatchLayout:
 
 
 def layout_batch(seqs: Sequence[list[int]], pad_id: int, share: bool) -> BatchLayout:
-    """Lay out prompts for one generate call; ``share`` finds their common prefix and repeats."""
-    index: dict[tuple[int, ...], int] = {}
-    first: list[int] = []
-    which: list[int] = []
-    for r, s in enumerate(seqs):
-        k = index.setdefault(tuple(s), len(first))
-        if k == len(first):
-            first.append(r)
-        which.append(k)
+    """Lay out prompts for one call; ``share`` finds their repeats and common prefix (without it,
+    every row is its own prompt and the layout is plain left padding)."""
+    first: list[int] = list(range(len(seqs)))
+    which: list[int] = list(range(len(seqs)))
     prefix = 0
     if share:
+        index: dict[tuple[int, ...], int] = {}
+        first = []
+        for r, s in enumerate(seqs):
+            k = index.setdefault(tuple(s), len(first))
+            if k == len(first):
+                first.append(r)
+            which[r] = k
         distinct = [seqs[r] for r in first]
         # every row keeps at least its last token out of the prefix: generate must run it for logits
-        limit = min(len(s) for s in distinct) - 1
-        while prefix < limit and all(s[prefix] == distinct[0][prefix] for s in distinct):
-            prefix += 1
+        prefix = min(min(common_prefix(distinct[0], s) for s in distinct), min(len(s) for s in distinct) - 1)
     width = prefix + max(len(s) - prefix for s in seqs)
     ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
@@ -306,7 +306,7 @@ class TransformersPolicy:
     def _generate_batch(self, seqs: list[list[int]], req: GenerateRequest, seed: int) -> list[Generation]:
         lay = layout_batch(seqs, self.pad_id, share=self.prefix_sharing)
         ids, mask = lay.ids.to(self.device), lay.mask.to(self.device)
-        cached = {"past_key_values": self._prefill_shared(lay)} if self.prefix_sharing and lay.saves_prefill else {}
+        cached = {"past_key_values": self._prefill_shared(lay)} if lay.saves_prefill else {}
         start = ids.shape[1]
         max_new = max(1, min(req.max_tokens, self.max_context - start))
         recorder = _LogprobRecorder(start)
@@ -356,17 +356,10 @@ class TransformersPolicy:
     @torch.inference_mode()
     def _value_batch(self, seqs: list[list[int]]) -> list[float]:
         assert self.value_fn is not None
-        if not self.prefix_sharing:
-            lay = layout_batch(seqs, self.pad_id, share=False)
-            ids, mask = lay.ids.to(self.device), lay.mask.to(self.device)
-            # the decoder alone: its last hidden state is what the value head reads, and it skips the
-            # (length x vocab) lm_head projection a full forward would compute
-            hidden = self.model.get_decoder()(input_ids=ids, attention_mask=mask,
-                                              position_ids=positions(mask)).last_hidden_state[:, -1, :]
-            return [float(v) for v in self.value_fn(hidden).float().cpu()]
         out: list[float] = []
-        for group in prompt_groups(seqs):
-            lay = layout_batch(group, self.pad_id, share=True)
+        for group in prompt_groups(seqs) if self.prefix_sharing else [seqs]:
+            lay = layout_batch(group, self.pad_id, share=self.prefix_sharing)
+            # the decoder alone (`_run_distinct`): its last hidden state is what the value head reads
             _, hidden = self._run_distinct(lay, lay.ids.shape[1])
             assert hidden is not None
             vals = self.value_fn(hidden).float().cpu().tolist()
