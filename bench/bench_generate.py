@@ -4,9 +4,13 @@ For each batch size b: the same b chat prompts (at least --min-rows) are generat
 --new-tokens tokens, once through `TransformersPolicy.generate` (sorting, padding, log-prob recording,
 stop checks) and once as one raw left-padded `model.generate` call per batch, in the same process.
 Greedy decoding makes both produce the same tokens, so the ratio measures backend overhead only.
+With --stop (e.g. a blank line, where answers of a plan or a step end), rows end at different lengths:
+raw `generate` (given the same stop strings) decodes finished rows until the batch's longest ends,
+the backend drops them; the ratio then measures that too.
 
     .venv/bin/python bench/bench_generate.py                       # qwen2.5-coder-0.5b, batch 1 4 16
     .venv/bin/python bench/bench_generate.py --model tiny --batches 1 4 --new-tokens 16
+    .venv/bin/python bench/bench_generate.py --batches 16 --new-tokens 128 --stop '\n\n'
 """
 from __future__ import annotations
 
@@ -42,17 +46,26 @@ TASKS = [
 ]
 
 
-def raw_generate(model, tok, prompts: list[str], new_tokens: int, eos: list[int]) -> int:
-    """One plain left-padded greedy generate call; returns generated tokens (up to EOS, inclusive)."""
+def raw_generate(model, tok, prompts: list[str], new_tokens: int, eos: list[int], stop: list[str]) -> list[list[int]]:
+    """One plain left-padded greedy generate call (static batching); each row's generated tokens."""
     enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
     with torch.inference_mode():
         out = model.generate(**enc, max_new_tokens=new_tokens, do_sample=False, use_cache=True,
-                             pad_token_id=tok.pad_token_id, eos_token_id=eos)
-    gen = out[:, enc["input_ids"].shape[1]:]
+                             pad_token_id=tok.pad_token_id, eos_token_id=eos,
+                             **({"stop_strings": stop, "tokenizer": tok} if stop else {}))
+    return out[:, enc["input_ids"].shape[1]:].tolist()
+
+
+def useful_tokens(rows: list[list[int]], tok, eos: list[int], stop: list[str]) -> int:
+    """Generated tokens up to and including EOS or the token completing a stop string (outside the timing)."""
     total = 0
-    for row in gen.tolist():
-        ends = [i for i, t in enumerate(row) if t in eos]
-        total += ends[0] + 1 if ends else len(row)
+    for row in rows:
+        n = len(row)
+        for i, t in enumerate(row):
+            if t in eos or (stop and any(s in tok.decode(row[: i + 1], skip_special_tokens=True) for s in stop)):
+                n = i + 1
+                break
+        total += n
     return total
 
 
@@ -63,10 +76,12 @@ def main() -> None:
     ap.add_argument("--new-tokens", type=int, default=64)
     ap.add_argument("--min-rows", type=int, default=2, help="prompts per measurement at least")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--stop", default="", help="a stop string (backslash escapes allowed, e.g. '\\n\\n')")
     ap.add_argument("--repeats", type=int, default=2, help="rounds of (raw, backend), order alternating; medians")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    stop = [args.stop.encode().decode("unicode_escape")] if args.stop else []
     cfg = compose([f"model={args.model}"])
     t0 = time.time()
     model, tok = load_model_and_tokenizer(cfg.model, device="cpu")
@@ -89,11 +104,13 @@ def main() -> None:
                 pol.batch_size = b
                 t = time.time()
                 if which == "raw":
-                    n_raw = sum(raw_generate(model, tok, prompts[i:i + b], args.new_tokens, eos)
-                                for i in range(0, rows, b))
-                    raw_tps.append(n_raw / (time.time() - t))
+                    gen = [r for i in range(0, rows, b)
+                           for r in raw_generate(model, tok, prompts[i:i + b], args.new_tokens, eos, stop)]
+                    dt = time.time() - t
+                    n_raw = useful_tokens(gen, tok, eos, stop)
+                    raw_tps.append(n_raw / dt)
                 else:
-                    out = pol.generate(prompts, GenerateRequest(n=1, temperature=0, max_tokens=args.new_tokens))
+                    out = pol.generate(prompts, GenerateRequest(n=1, temperature=0, max_tokens=args.new_tokens, stop=stop))
                     n_pol = sum(g.n_tokens for o in out for g in o)
                     pol_tps.append(n_pol / (time.time() - t))
         ratios = [p / q for p, q in zip(pol_tps, raw_tps)]

@@ -68,6 +68,32 @@ def test_stop_string_cuts_text_and_stops_early(model_tok):
     assert cut.n_tokens < full.n_tokens  # generation stopped, not just the text cut
 
 
+def test_finished_rows_leave_the_batch(model_tok):
+    pol = make_policy(model_tok, batch_size=8)
+    req = GenerateRequest(n=1, temperature=0, max_tokens=24)
+    alone = [pol.generate([p], req)[0][0] for p in PROMPTS]
+    stop = alone[0].text[4:7]  # the first prompt's greedy continuation stops early, the others run on
+    assert not any(stop in g.text for g in alone[1:])
+    widths = []
+    real = pol.model.forward
+
+    def spy(*args, **kw):
+        widths.append(kw["input_ids"].shape[0])
+        return real(*args, **kw)
+
+    pol.model.forward = spy
+    try:
+        out = pol.generate(PROMPTS, GenerateRequest(n=1, temperature=0, max_tokens=24, stop=[stop]))
+    finally:
+        del pol.model.forward
+    assert out[0][0].text == alone[0].text[: alone[0].text.index(stop) + len(stop)]
+    assert [o[0].text for o in out[1:]] == [g.text for g in alone[1:]]
+    assert [o[0].n_tokens for o in out[1:]] == [24, 24]
+    # one forward per step: 3 rows until the first one stops, 2 rows after it
+    k = out[0][0].n_tokens
+    assert widths == [3] * k + [2] * (24 - k)
+
+
 def test_cut_at_stop_takes_the_earliest_stop():
     assert cut_at_stop("a</step>b</code>", ["</code>", "</step>"]) == ("a</step>", True)
     assert cut_at_stop("abc", ["x", ""]) == ("abc", False)
@@ -134,18 +160,20 @@ def test_token_counts_match_retokenisation_roughly(model_tok):
 
 
 def test_out_of_memory_halves_the_batch_and_retries(model_tok, monkeypatch):
-    pol = make_policy(model_tok, batch_size=8)
+    # plain layout: each batch's first forward is its whole prompt (a shared prefill goes through the decoder)
+    pol = make_policy(model_tok, batch_size=8, prefix_sharing=False)
     ref = pol.generate(PROMPTS, GenerateRequest(n=2, temperature=0, max_tokens=5))
-    real = pol.model.generate
+    real = pol.model.forward
     sizes = []
 
     def flaky(*args, **kw):
-        sizes.append(kw["input_ids"].shape[0])
+        if kw["past_key_values"].get_seq_length() == 0:  # a batch's first forward (its prompt)
+            sizes.append(kw["input_ids"].shape[0])
         if kw["input_ids"].shape[0] > 2:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return real(*args, **kw)
 
-    monkeypatch.setattr(pol.model, "generate", flaky)
+    monkeypatch.setattr(pol.model, "forward", flaky)
     out = pol.generate(PROMPTS, GenerateRequest(n=2, temperature=0, max_tokens=5))
     assert sizes == [6, 3] + [1] * 6  # 6 rows: OOM at 6, OOM at 3, then one row at a time
     assert pol.batch_size == 1  # the smaller size is kept for later calls
@@ -154,7 +182,7 @@ def test_out_of_memory_halves_the_batch_and_retries(model_tok, monkeypatch):
     def broken(*args, **kw):
         raise RuntimeError("shape mismatch")
 
-    monkeypatch.setattr(pol.model, "generate", broken)
+    monkeypatch.setattr(pol.model, "forward", broken)
     with pytest.raises(RuntimeError, match="shape mismatch"):  # anything but OOM propagates
         pol.generate(PROMPTS, GenerateRequest(n=1, max_tokens=2))
 

@@ -1,22 +1,27 @@
 """The transformers backend of the Policy protocol (CPU and GPU).
 
 Generation: the `n` samples of every prompt become rows; rows are sorted by prompt length (little
-padding), left-padded into batches of `batch_size`, and each batch is ONE `model.generate` call. A
-batch that runs out of memory is retried at half the size (the smaller size is kept for later calls).
+padding), left-padded into batches of `batch_size`, and each batch is one decode loop. A batch that
+runs out of memory is retried at half the size (the smaller size is kept for later calls).
+
+Finished rows leave the batch: a row that hits EOS or a stop string is dropped from the KV cache at
+that step, so the batch shrinks as its rows finish. `model.generate` keeps decoding finished rows
+(static batching) until the longest row ends; on a CPU a decode step of 16 rows costs ~3x one of 1-2
+rows, and MCTS steps, evaluations and answers differ widely in length, so the tail was mostly waste.
 
 Shared prefill (`prefix_sharing`): on a CPU, prefill is compute-bound and costs as much per row as
 decoding a hundred tokens, yet the rows of one batch repeat each other: the n samples of a prompt are
 the same tokens (MCTS children, beam candidates), and prompts of one stage open with the same
 instructions. So a batch is laid out as [common prefix | left-padded distinct suffixes]; the prefix
 is run once, its KV cache copied to every distinct prompt, their suffixes (all but the last token)
-run once each, and the cache copied to every row before `generate` continues from it. Positions come
+run once each, and the cache copied to every row before decoding continues from it. Positions come
 from the attention mask (as `generate` computes them), so a row sees exactly the tokens and positions
 of the plain left-padded layout; outputs agree with it up to float rounding.
 
 Log-probs: `mean_logprob` is the mean, over the generated tokens, of log pi(token | prefix) under the
 model's own distribution (raw logits, temperature 1, no top-p truncation) — the policy's likelihood of
 what it sampled, comparable across sampling temperatures. SEER uses exp(mean_logprob) as the PUCT
-prior. It is recorded by a logits processor that runs before the temperature/top-p warpers, so no
+prior. It is read from the raw logits of each step before temperature and top-p are applied, so no
 (steps x batch x vocab) score tensor is ever kept.
 
 Stops: a sequence stops as soon as its generated text holds a stop string (or EOS); its text is cut
@@ -37,7 +42,7 @@ from typing import Any, TypeVar
 
 import torch
 from tqdm.auto import tqdm
-from transformers import DynamicCache, LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
+from transformers import DynamicCache
 
 from seer.llm.policy import GenerateRequest, Generation
 
@@ -52,67 +57,40 @@ def is_oom(e: BaseException) -> bool:
     return isinstance(e, torch.OutOfMemoryError) or (isinstance(e, RuntimeError) and "out of memory" in str(e))
 
 
-class _LogprobRecorder(LogitsProcessor):
-    """Records log pi(token) of every generated token from the raw logits (before any warper).
-
-    Called once per decoding step with the ids so far: the newest id was sampled from the previous
-    call's distribution, so each call gathers the previous step's log-prob and stores its own.
-    """
-
-    def __init__(self, start: int) -> None:
-        self.start = start  # position of the first generated token (the padded prompt width)
-        self.taken: list[torch.Tensor] = []  # taken[k]: (batch,) log-probs of the token at start + k
-        self.pending: torch.Tensor | None = None
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        if self.pending is not None:
-            self.taken.append(self.pending.gather(1, input_ids[:, -1:]).squeeze(1))
-        self.pending = torch.log_softmax(scores.float(), dim=-1)
-        return scores
-
-    def logprobs(self, sequences: torch.Tensor) -> torch.Tensor:
-        """(batch, generated) log-probs aligned with `sequences[:, start:]`."""
-        n = sequences.shape[1] - self.start
-        taken = list(self.taken[:n])
-        if len(taken) < n and self.pending is not None:
-            taken.append(self.pending.gather(1, sequences[:, self.start + len(taken)].unsqueeze(1)).squeeze(1))
-        if not taken:
-            return torch.zeros(sequences.shape[0], 0)
-        return torch.stack(taken, dim=1).cpu()
+def pick_tokens(logits: torch.Tensor, temperature: float, top_p: float, gen: torch.Generator) -> torch.Tensor:
+    """The next token of each row: greedy at temperature 0, else sampled from the tempered
+    distribution cut to its top-p nucleus (the most likely token is always kept), as transformers'
+    temperature and top-p warpers do."""
+    if temperature <= 0:
+        return logits.argmax(-1)
+    scores = logits / temperature
+    if top_p < 1.0:
+        sorted_scores, order = torch.sort(scores, descending=False)
+        drop = sorted_scores.softmax(-1).cumsum(-1) <= (1 - top_p)
+        drop[..., -1] = False
+        scores = scores.masked_fill(drop.scatter(1, order, drop), float("-inf"))
+    return torch.multinomial(scores.softmax(-1), 1, generator=gen).squeeze(1)
 
 
-class _StopOnStrings(StoppingCriteria):
-    """Per-row stop: EOS, or a stop string inside the row's generated text.
+class StopCheck:
+    """Whether a row's generated tokens end it: EOS, or a stop string inside its text.
 
-    Only the generated tail that could complete a stop string is decoded each step (a stop string
-    of b bytes spans at most b + 1 tokens), so the check costs O(batch) per step, not O(length).
-    """
+    Only the tail that could complete a stop string is decoded (a stop string of b bytes spans at
+    most b + 1 tokens), so a check costs O(1) per row and step, not O(length)."""
 
-    def __init__(self, tokenizer: Any, start: int, stop: Sequence[str], eos_ids: set[int]) -> None:
+    def __init__(self, tokenizer: Any, stop: Sequence[str], eos_ids: set[int]) -> None:
         self.tok = tokenizer
-        self.start = start
         self.stop = [s for s in stop if s]
         self.window = max((len(s.encode()) for s in self.stop), default=0) + 1
-        self.eos_ids = torch.tensor(sorted(eos_ids), dtype=torch.long)
-        self.end: torch.Tensor | None = None  # (batch,) generated length at the finishing token; -1 = running
+        self.eos_ids = eos_ids
 
-    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
-        b, length = input_ids.shape
-        if self.end is None:
-            self.end = torch.full((b,), -1, dtype=torch.long)
-        last = input_ids[:, -1].cpu()
-        running = self.end < 0
-        newly = running & torch.isin(last, self.eos_ids)
-        if self.stop:
-            lo = max(self.start, length - self.window)
-            rows = [i for i in running.nonzero().flatten().tolist() if not newly[i]]
-            if rows:
-                tails = self.tok.batch_decode(input_ids[rows, lo:].cpu(), skip_special_tokens=True)
-                for i, t in zip(rows, tails):
-                    if any(s in t for s in self.stop):
-                        newly[i] = True
-        self.end[newly] = length - self.start
-        return (self.end >= 0).to(input_ids.device)
+    def __call__(self, tokens: list[int]) -> bool:
+        if tokens[-1] in self.eos_ids:
+            return True
+        if not self.stop:
+            return False
+        tail = self.tok.decode(tokens[-self.window:], skip_special_tokens=True)
+        return any(s in tail for s in self.stop)
 
 
 def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
@@ -306,36 +284,48 @@ class TransformersPolicy:
     def _generate_batch(self, seqs: list[list[int]], req: GenerateRequest, seed: int) -> list[Generation]:
         lay = layout_batch(seqs, self.pad_id, share=self.prefix_sharing)
         ids, mask = lay.ids.to(self.device), lay.mask.to(self.device)
-        cached = {"past_key_values": self._prefill_shared(lay)} if lay.saves_prefill else {}
-        start = ids.shape[1]
-        max_new = max(1, min(req.max_tokens, self.max_context - start))
-        recorder = _LogprobRecorder(start)
-        stopper = _StopOnStrings(self.tokenizer, start, req.stop, self.eos_ids)
-        # every knob a hub generation_config.json may set (Qwen's sets top_k=20, repetition_penalty=1.05)
-        # is given explicitly: the request alone decides how we sample
-        knobs: dict[str, Any] = {"do_sample": False, "repetition_penalty": 1.0, "no_repeat_ngram_size": 0}
-        if req.temperature > 0:
-            knobs.update(do_sample=True, temperature=req.temperature, top_p=req.top_p, top_k=0, typical_p=1.0)
-        torch.manual_seed(seed)
-        out = self.model.generate(
-            input_ids=ids, attention_mask=mask, max_new_tokens=max_new, use_cache=True, **knobs, **cached,
-            pad_token_id=self.pad_id, eos_token_id=sorted(self.eos_ids),
-            logits_processor=LogitsProcessorList([recorder]), stopping_criteria=StoppingCriteriaList([stopper]),
-        )
-        seq = out if isinstance(out, torch.Tensor) else out.sequences
-        lps = recorder.logprobs(seq)
-        gen = seq[:, start:].cpu()
-        end = stopper.end if stopper.end is not None else torch.full((len(seqs),), -1, dtype=torch.long)
+        if lay.saves_prefill:
+            cache, feed = self._prefill_shared(lay), ids[:, -1:]
+        else:
+            cache, feed = DynamicCache(config=self.model.config), ids
+        pos = positions(mask)[:, -feed.shape[1]:]
+        max_new = max(1, min(req.max_tokens, self.max_context - ids.shape[1]))
+        stops = StopCheck(self.tokenizer, req.stop, self.eos_ids)
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        tokens: list[list[int]] = [[] for _ in seqs]
+        logps: list[list[float]] = [[] for _ in seqs]
+        done = [False] * len(seqs)
+        live = list(range(len(seqs)))  # the original row of each batch row still generating
+        for step in range(max_new):
+            # the lm_head over the last position only (generate does the same)
+            logits = self.model(input_ids=feed, attention_mask=mask, position_ids=pos, past_key_values=cache,
+                                use_cache=True, logits_to_keep=1).logits[:, -1, :].float()
+            nxt = pick_tokens(logits, req.temperature, req.top_p, gen)
+            # log pi(token) under the raw (untempered, untruncated) distribution
+            lp = torch.log_softmax(logits, -1).gather(1, nxt[:, None]).squeeze(1)
+            keep = []
+            for b, (r, t, l) in enumerate(zip(live, nxt.tolist(), lp.tolist())):
+                tokens[r].append(t)
+                logps[r].append(l)
+                done[r] = stops(tokens[r])
+                if not done[r]:
+                    keep.append(b)
+            if not keep or step == max_new - 1:
+                break
+            if len(keep) < len(live):
+                # finished rows leave the batch: static batching would decode them to the end
+                idx = torch.tensor(keep, dtype=torch.long, device=self.device)
+                cache.batch_select_indices(idx)
+                mask, nxt = mask[idx], nxt[idx]
+                live = [live[b] for b in keep]
+            mask = torch.cat([mask, mask.new_ones((len(live), 1))], dim=1)
+            pos = mask.sum(-1, keepdim=True) - 1
+            feed = nxt[:, None]
         res = []
-        for r in range(len(seqs)):
-            n = int(end[r]) if end[r] >= 0 else gen.shape[1]
-            toks = gen[r, :n].tolist()
-            text = self.tokenizer.decode(toks, skip_special_tokens=True)
-            text, stopped = cut_at_stop(text, req.stop)
-            finished = stopped or (n > 0 and toks[-1] in self.eos_ids)
-            mean_lp = float(lps[r, :n].mean()) if n > 0 else 0.0
-            res.append(Generation(text=text, n_tokens=n, mean_logprob=mean_lp,
-                                  finish_reason="stop" if finished else "length"))
+        for toks, lps, finished in zip(tokens, logps, done):
+            text, stopped = cut_at_stop(self.tokenizer.decode(toks, skip_special_tokens=True), req.stop)
+            res.append(Generation(text=text, n_tokens=len(toks), mean_logprob=sum(lps) / len(lps),
+                                  finish_reason="stop" if finished or stopped else "length"))
         return res
 
     # --- values ---------------------------------------------------------------------------------
