@@ -261,6 +261,42 @@ def test_shared_prefill_generates_what_plain_padding_generates(model_tok, temper
             assert a.n_tokens == b.n_tokens and a.mean_logprob == pytest.approx(b.mean_logprob, abs=1e-4)
 
 
+@pytest.mark.parametrize("temperature", [0.0, 0.8])
+def test_grouped_prefill_runs_each_tasks_prompt_once(model_tok, temperature):
+    # the evaluations of two nodes' children (SRA-MCTS): each task's long prompt once, then each child's step
+    add = SHARED + "write a function that adds two numbers given as strings of decimal digits, " * 4
+    rev = SHARED + "write a function that reverses a list in place without using the slice syntax, " * 4
+    prompts = [add + "Step: use a loop.", rev + "Step: swap the ends.", add + "Step: convert with int and add.",
+               rev + "Step: walk two indices towards the middle.", add + "Step: pad the shorter one."]
+    req = GenerateRequest(n=2, temperature=temperature, max_tokens=8, seed=3)
+    runs = {}
+    for sharing in (True, False):
+        pol = make_policy(model_tok, batch_size=16, prefix_sharing=sharing)
+        decoder, tokens = pol.model.get_decoder(), []
+        real = decoder.forward
+
+        def spy(*args, **kw):
+            if kw["input_ids"].shape[1] > 1:  # prefill, not a decode step
+                tokens.append(kw["input_ids"].numel())
+            return real(*args, **kw)
+
+        decoder.forward = spy
+        try:
+            runs[sharing] = (pol.generate(prompts, req), sum(tokens))
+        finally:
+            del decoder.forward
+    (shared, n_shared), (plain, _) = runs[True], runs[False]
+    assert [[g.text for g in row] for row in shared] == [[g.text for g in row] for row in plain]
+    for rs, rp in zip(shared, plain):
+        assert [g.n_tokens for g in rs] == [g.n_tokens for g in rp]
+        assert [g.mean_logprob for g in rs] == pytest.approx([g.mean_logprob for g in rp], abs=1e-4)
+    n = lambda text: len(make_policy(model_tok).encode(text))  # noqa: E731
+    steps = sum(n(p) - n(add if p.startswith(add) else rev) for p in prompts)
+    # each task's prompt once, each step once (a token of slack per prompt where tokens merge at the seam)
+    assert n_shared <= n(add) + n(rev) + steps + len(prompts)
+    assert n_shared < runs[False][1] / 2
+
+
 def test_shared_values_equal_plain_values_and_group_by_prompt(model_tok):
     from seer.llm.hf_backend import prompt_groups
 

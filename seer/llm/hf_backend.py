@@ -254,29 +254,78 @@ class TransformersPolicy:
         return results  # type: ignore[return-value]
 
     @torch.inference_mode()
-    def _run_distinct(self, lay: BatchLayout, end: int) -> tuple[DynamicCache, torch.Tensor | None]:
-        """The decoder over columns ``:end`` of each distinct prompt, their shared prefix run once:
-        the KV cache (a row per distinct prompt) and each one's last hidden state (None when
-        nothing follows the prefix)."""
-        ids, mask = lay.ids.to(self.device), lay.mask.to(self.device)
-        pos = positions(mask)
+    def _run_groups(self, texts: list[list[int]], prefix: int, width: int,
+                    want_cache: bool) -> tuple[DynamicCache, list[torch.Tensor | None]]:
+        """The decoder over distinct token sequences, every shared part run once: their common
+        ``prefix`` (one row), then per group of texts continuing one prompt (`prompt_groups`) the
+        group's common part (one row), then each text's own rest (a batch per group).
+
+        Returns, with ``want_cache``, the KV cache of all their tokens laid out as `layout_batch`
+        lays them out (the prefix, then each text's rest right-aligned at column ``width``, pads
+        between: zeros the attention mask hides; empty without), and each text's last hidden state
+        (None for a text with no token after the prefix).
+        Prefill is compute-bound on a CPU, so a group at a time costs what one batch would."""
         decoder = self.model.get_decoder()  # hidden states only: no lm_head over the prompt
-        cache = DynamicCache(config=self.model.config)
-        p = lay.prefix
-        if p:
-            decoder(input_ids=ids[:1, :p], attention_mask=mask[:1, :p], position_ids=pos[:1, :p],
-                    past_key_values=cache, use_cache=True)
-            cache.batch_select_indices(torch.zeros(len(lay.first), dtype=torch.long, device=self.device))
-        if end <= p:
-            return cache, None
-        u = torch.tensor(lay.first, dtype=torch.long, device=self.device)
-        out = decoder(input_ids=ids[u, p:end], attention_mask=mask[u, :end], position_ids=pos[u, p:end],
-                      past_key_values=cache, use_cache=True)
-        return cache, out.last_hidden_state[:, -1, :]
+        dev = self.device
+        base: list[tuple[torch.Tensor, torch.Tensor]] = []
+        if prefix:
+            c = DynamicCache(config=self.model.config)
+            decoder(input_ids=torch.tensor([texts[0][:prefix]], device=dev), past_key_values=c, use_cache=True)
+            base = [(layer.keys, layer.values) for layer in c.layers]
+        cols: list[list[torch.Tensor]] | None = None  # per layer: [keys, values] of shape (texts, heads, width, dim)
+        hidden: list[torch.Tensor | None] = [None] * len(texts)
+        for group in prompt_groups(texts, skip=prefix):
+            seqs = [texts[u] for u in group]
+            # the group's common part (token order: the first and last share what all share); each
+            # text keeps a token of its own to run, for its hidden state
+            q = max(prefix, min(common_prefix(seqs[0], seqs[-1]), min(len(x) for x in seqs) - 1))
+            cache = _cache_of(self.model.config, base)
+            if q > prefix:
+                decoder(input_ids=torch.tensor([seqs[0][prefix:q]], device=dev),
+                        position_ids=torch.arange(prefix, q, device=dev)[None], past_key_values=cache, use_cache=True)
+            cache.batch_select_indices(torch.zeros(len(seqs), dtype=torch.long, device=dev))
+            rest = max(len(x) - q for x in seqs)
+            if rest == 0:  # the prefix is all there is (the n samples of one prompt)
+                continue
+            ids = torch.full((len(seqs), rest), self.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(seqs), q + rest), dtype=torch.long)
+            mask[:, :q] = 1
+            for i, x in enumerate(seqs):
+                ids[i, rest - (len(x) - q):] = torch.tensor(x[q:], dtype=torch.long)
+                mask[i, q + rest - (len(x) - q):] = 1
+            mask = mask.to(dev)
+            out = decoder(input_ids=ids.to(dev), attention_mask=mask, position_ids=positions(mask)[:, q:],
+                          past_key_values=cache, use_cache=True)
+            for i, (u, x) in enumerate(zip(group, seqs)):
+                if len(x) > q:
+                    hidden[u] = out.last_hidden_state[i, -1]
+            if not want_cache:
+                continue
+            if cols is None:
+                cols = [[t.new_zeros((len(texts), t.shape[1], width, t.shape[3])) for t in (layer.keys, layer.values)]
+                        for layer in cache.layers]
+            for i, (u, x) in enumerate(zip(group, seqs)):
+                # the columns holding this text's tokens after the prefix, in the group's cache and in the layout
+                src = torch.cat([torch.arange(prefix, q), q + mask[i, q:].nonzero().flatten().cpu()]).to(dev)
+                dst = torch.arange(width - (len(x) - prefix), width, device=dev)
+                for (k, v), layer in zip(cols, cache.layers):
+                    k[u, :, dst] = layer.keys[i, :, src]
+                    v[u, :, dst] = layer.values[i, :, src]
+        if not want_cache:
+            return DynamicCache(config=self.model.config), hidden
+        if cols is None:  # no text has a token after the prefix
+            return _cache_of(self.model.config, [(k.expand(len(texts), -1, -1, -1), v.expand(len(texts), -1, -1, -1))
+                                                 for k, v in base]), hidden
+        for (k, v), (bk, bv) in zip(cols, base):
+            k[:, :, :prefix] = bk
+            v[:, :, :prefix] = bv
+        return _cache_of(self.model.config, [(k, v) for k, v in cols]), hidden
 
     def _prefill_shared(self, lay: BatchLayout) -> DynamicCache:
         """The KV cache of every row's prompt but its last token, each shared part computed once."""
-        cache, _ = self._run_distinct(lay, lay.ids.shape[1] - 1)
+        width = lay.ids.shape[1] - 1
+        texts = [lay.ids[r, lay.mask[r].bool()].tolist()[:-1] for r in lay.first]
+        cache, _ = self._run_groups(texts, lay.prefix, width, want_cache=True)
         cache.batch_select_indices(torch.tensor(lay.which, dtype=torch.long, device=self.device))
         return cache
 
@@ -346,15 +395,18 @@ class TransformersPolicy:
     @torch.inference_mode()
     def _value_batch(self, seqs: list[list[int]]) -> list[float]:
         assert self.value_fn is not None
-        out: list[float] = []
-        for group in prompt_groups(seqs) if self.prefix_sharing else [seqs]:
-            lay = layout_batch(group, self.pad_id, share=self.prefix_sharing)
-            # the decoder alone (`_run_distinct`): its last hidden state is what the value head reads
-            _, hidden = self._run_distinct(lay, lay.ids.shape[1])
-            assert hidden is not None
-            vals = self.value_fn(hidden).float().cpu().tolist()
-            out += [float(vals[k]) for k in lay.which]
-        return out
+        lay = layout_batch(seqs, self.pad_id, share=self.prefix_sharing)
+        texts = [seqs[r] for r in lay.first]
+        if self.prefix_sharing:
+            # the decoder alone: its last hidden state is what the value head reads
+            _, states = self._run_groups(texts, lay.prefix, 0, want_cache=False)
+            hidden = torch.stack([h for h in states if h is not None])
+        else:
+            mask = lay.mask.to(self.device)
+            hidden = self.model.get_decoder()(input_ids=lay.ids.to(self.device), attention_mask=mask,
+                                              position_ids=positions(mask)).last_hidden_state[:, -1, :]
+        vals = self.value_fn(hidden).float().cpu().tolist()
+        return [float(vals[k]) for k in lay.which]
 
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -366,17 +418,29 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
-def prompt_groups(seqs: Sequence[list[int]]) -> list[list[list[int]]]:
-    """Consecutive runs of token-sorted texts that share most of their tokens (the texts continuing
-    one prompt). Prefill is compute-bound on a CPU, so one run at a time costs no more than one
-    batch, and each run shares its whole prompt rather than the instructions all texts open with."""
-    groups: list[list[list[int]]] = []
-    for s in seqs:
-        if groups and 2 * common_prefix(groups[-1][0], s) >= min(len(groups[-1][0]), len(s)):
-            groups[-1].append(s)
-        else:
-            groups.append([s])
+def prompt_groups(seqs: Sequence[list[int]], skip: int = 0) -> list[list[int]]:
+    """Indices of the sequences grouped by the prompt they continue: in token order, consecutive
+    runs sharing at least half of their tokens after the first ``skip`` (the prefix every sequence
+    shares, e.g. a stage's instructions). Siblings, beam candidates and the evaluations of one
+    node's children share their whole prompt; different tasks share only the instructions."""
+    order = sorted(range(len(seqs)), key=lambda i: seqs[i])
+    groups: list[list[int]] = []
+    for i in order:
+        if groups:
+            head = seqs[groups[-1][0]]
+            if 2 * (common_prefix(head, seqs[i]) - skip) >= min(len(head), len(seqs[i])) - skip:
+                groups[-1].append(i)
+                continue
+        groups.append([i])
     return groups
+
+
+def _cache_of(config: Any, layers: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> DynamicCache:
+    """A DynamicCache holding the given (keys, values) per layer (copies: updates never alias them)."""
+    cache = DynamicCache(config=config)
+    for i, (k, v) in enumerate(layers):
+        cache.update(k, v, i)
+    return cache
 
 
 def _as_list(x: Any) -> list[Any]:
