@@ -8,7 +8,9 @@ Three request shapes of this project:
 
 - explore: SEER MCTS expansions, the exploration prompt (1 few-shot) of N seed problems x n_children;
 - beam: adaptive inference round 0, the zero-shot step prompt of N benchmark tasks x B1*B2;
-- sra_eval: SRA-MCTS self-evaluation, one prompt per problem (the instructions are shared).
+- sra_eval: SRA-MCTS self-evaluation, one prompt per problem (the instructions are shared);
+- sra_children: SRA-MCTS self-evaluation of an expansion, 3 children per problem (each problem's
+  prompt shared by its children: the grouped prefill).
 
     .venv/bin/python bench/bench_prefill.py                         # qwen2.5-coder-0.5b
     .venv/bin/python bench/bench_prefill.py --model tiny --problems 4 --tokens 8
@@ -25,7 +27,6 @@ from seer.config import compose
 from seer.data.benchmarks import load_benchmark
 from seer.data.sources import load_seed, load_sra_leetcode
 from seer.llm.factory import build_policy
-from seer.llm.hf_backend import layout_batch
 from seer.llm.policy import GenerateRequest
 from seer.llm.prompts import STEP_STOP, exploration_prompt, format_question
 from seer.llm.sra_prompts import evaluation_prompt
@@ -37,25 +38,30 @@ def workloads(policy, cfg, n_problems: int, tokens: int) -> dict[str, tuple[list
     explore = exploration_prompt_fn(policy, 1, cfg.random_seed)
     tasks = load_benchmark("humaneval", cfg.bench, expected=False)[:n_problems]
     beam = [policy.chat_prompt(*exploration_prompt(t, (), ())) for t in tasks]
-    sra = [policy.chat_prompt(*evaluation_prompt(format_question(p), ["Sort the input first."]))
-           for p in load_sra_leetcode()[:n_problems]]
+    leetcode = load_sra_leetcode()[:n_problems]
+    sra = [policy.chat_prompt(*evaluation_prompt(format_question(p), ["Sort the input first."])) for p in leetcode]
+    children = [policy.chat_prompt(*evaluation_prompt(format_question(p), [step])) for p in leetcode
+                for step in ("Sort the input first.", "Use a hash map from value to index.",
+                             "Try every pair with two nested loops and keep the best one.")]
     step = dict(temperature=1.0, max_tokens=tokens, stop=list(STEP_STOP), seed=7)
     return {"explore": ([explore(p, []) for p in seeds], GenerateRequest(n=cfg.explore.n_children, **step)),
             "beam": (beam, GenerateRequest(n=cfg.infer.b1 * cfg.infer.b2, **step)),
-            "sra_eval": (sra, GenerateRequest(n=1, temperature=0.0, max_tokens=tokens))}
+            "sra_eval": (sra, GenerateRequest(n=1, temperature=0.0, max_tokens=tokens)),
+            "sra_children": (children, GenerateRequest(n=1, temperature=0.0, max_tokens=tokens))}
 
 
-def prompt_tokens(policy, prompts: list[str], n: int) -> dict:
-    """Prompt tokens a batch prefills: every row's own vs one per shared prefix and distinct prompt."""
-    rows = [ids for ids in (policy.encode(p) for p in prompts) for _ in range(n)]
-    rows.sort(key=len, reverse=True)
-    plain = shared = 0
-    for i in range(0, len(rows), policy.batch_size):
-        chunk = rows[i: i + policy.batch_size]
-        lay = layout_batch(chunk, policy.pad_id, share=True)
-        plain += sum(len(r) for r in chunk)
-        shared += lay.prefix + sum(len(chunk[f]) - lay.prefix for f in lay.first)
-    return {"plain": plain, "shared": shared}
+class TokenCounter:
+    """Counts the tokens that go through the decoder (prefill and decode steps alike)."""
+
+    def __init__(self, policy) -> None:
+        self.decoder = policy.model.get_decoder()
+        self.real = self.decoder.forward
+        self.tokens = 0
+        self.decoder.forward = self
+
+    def __call__(self, *args, **kw):
+        self.tokens += kw["input_ids"].numel()
+        return self.real(*args, **kw)
 
 
 def main() -> None:
@@ -72,6 +78,7 @@ def main() -> None:
                    "backend.progress=false", "tracking=disabled", "explore.n_children=3"])
     policy = build_policy(cfg)
     policy.generate([policy.chat_prompt("Say hi.")], GenerateRequest(max_tokens=4))  # warm-up
+    counter = TokenCounter(policy)
     res: dict = {"model": args.model, "threads": args.threads, "batch_size": policy.batch_size,
                  "load_before": os.getloadavg(), "workloads": {}}
     for name, (prompts, req) in workloads(policy, cfg, args.problems, args.tokens).items():
@@ -79,14 +86,18 @@ def main() -> None:
             continue
         times: dict[str, list[float]] = {"shared": [], "plain": []}
         toks: dict[str, int] = {}
+        prefill: dict[str, int] = {}
         for r in range(args.repeats):
             for mode in (("shared", "plain") if r % 2 == 0 else ("plain", "shared")):
                 policy.prefix_sharing = mode == "shared"
+                before = counter.tokens
                 t0 = time.perf_counter()
                 out = policy.generate(prompts, req)
                 times[mode].append(time.perf_counter() - t0)
                 toks[mode] = sum(g.n_tokens for row in out for g in row)
-        row = {"prompts": len(prompts), "n": req.n, "prompt_tokens": prompt_tokens(policy, prompts, req.n),
+                # every row's first generated token comes from the prefill, each later one costs a decode step
+                prefill[mode] = counter.tokens - before - sum(g.n_tokens - 1 for row in out for g in row)
+        row = {"prompts": len(prompts), "n": req.n, "prompt_tokens": prefill,
                "generated_tokens": toks, "seconds": {k: [round(x, 1) for x in v] for k, v in times.items()},
                "speedup": round(statistics.median(times["plain"]) / statistics.median(times["shared"]), 2)}
         res["workloads"][name] = row

@@ -36,7 +36,10 @@ class ModelConfig:
 class BackendConfig:
     name: str = "transformers"  # transformers | vllm
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    batch_size: int = 16  # sequences per forward; halved automatically on out-of-memory
+    # sequences per forward; halved automatically on out-of-memory. A decode step costs little more
+    # at 32 rows than at 16 (Qwen 0.5B on one CPU core: 0.67 s vs 0.51 s, 8 rows 0.45 s), so fewer,
+    # fuller batches: an SRA evaluation of 8 trees x 3 children is one batch, not 16 + 8 rows
+    batch_size: int = 32
     threads: int = 0  # torch intra-op threads; 0 = torch default
     progress: bool = True  # tqdm bars over batches (also off when stderr is not a terminal)
     gpu_memory_utilization: float = 0.9  # vllm only

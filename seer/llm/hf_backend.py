@@ -163,7 +163,7 @@ def positions(mask: torch.Tensor) -> torch.Tensor:
 class TransformersPolicy:
     """A Policy over a transformers causal LM (see the module docstring)."""
 
-    def __init__(self, model: Any, tokenizer: Any, batch_size: int = 16, device: str = "cpu", seed: int = 0,
+    def __init__(self, model: Any, tokenizer: Any, batch_size: int = 32, device: str = "cpu", seed: int = 0,
                  chat_template: bool = True, max_context: int = 0, progress: bool = True,
                  value_fn: ValueFn | None = None, prefix_sharing: bool = True) -> None:
         self.model = model

@@ -13,7 +13,7 @@ from seer.llm.hf_backend import TransformersPolicy
 from seer.model.policy_value import PolicyValueModel, load_policy_value
 
 
-def as_policy(model: PolicyValueModel, *, device: str = "cpu", batch_size: int = 16, seed: int = 0,
+def as_policy(model: PolicyValueModel, *, device: str = "cpu", batch_size: int = 32, seed: int = 0,
               chat_template: bool = True, max_context: int = 0, progress: bool = True,
               prefix_sharing: bool = True) -> TransformersPolicy:
     """Wrap an in-memory policy-value model (no copy of the weights)."""
