@@ -11,6 +11,7 @@ the backend drops them; the ratio then measures that too.
     .venv/bin/python bench/bench_generate.py                       # qwen2.5-coder-0.5b, batch 1 4 16
     .venv/bin/python bench/bench_generate.py --model tiny --batches 1 4 --new-tokens 16
     .venv/bin/python bench/bench_generate.py --batches 16 --new-tokens 128 --stop '\n\n'
+    .venv/bin/python bench/bench_generate.py --step-rows 1 2 4 8 16 24 32   # one decode step vs rows
 """
 from __future__ import annotations
 
@@ -69,6 +70,30 @@ def useful_tokens(rows: list[list[int]], tok, eos: list[int], stop: list[str]) -
     return total
 
 
+def step_times(model, tok, rows: list[int], context: int) -> None:
+    """Seconds per decode step of `rows` rows over a `context`-token KV cache (median of 5 steps):
+    what a batch pays per step, finished rows included unless they leave it."""
+    from transformers import DynamicCache
+
+    ids = tok("def f(x):\n    return x\n" * context, return_tensors="pt", add_special_tokens=False)["input_ids"][:, :context]
+    with torch.inference_mode():
+        prompt = DynamicCache(config=model.config)
+        model(input_ids=ids, past_key_values=prompt, use_cache=True)
+        print(f"{'rows':>4} {'s/step':>7} {'rows/s':>7}   (context {ids.shape[1]} tokens)")
+        for b in rows:
+            cache = DynamicCache(config=model.config)
+            for i, layer in enumerate(prompt.layers):
+                cache.update(layer.keys.expand(b, -1, -1, -1), layer.values.expand(b, -1, -1, -1), i)
+            times = []
+            for s in range(6):
+                t = time.time()
+                model(input_ids=torch.full((b, 1), 5), past_key_values=cache, use_cache=True,
+                      position_ids=torch.full((b, 1), ids.shape[1] + s))
+                times.append(time.time() - t)
+            med = statistics.median(times[1:])
+            print(f"{b:>4} {med:>7.3f} {b / med:>7.1f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="qwen05", help="a conf/model choice (qwen05, smollm2, tiny)")
@@ -76,6 +101,8 @@ def main() -> None:
     ap.add_argument("--new-tokens", type=int, default=64)
     ap.add_argument("--min-rows", type=int, default=2, help="prompts per measurement at least")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--step-rows", type=int, nargs="*", default=[], help="only time one decode step at these row counts")
+    ap.add_argument("--context", type=int, default=480, help="KV-cache length for --step-rows")
     ap.add_argument("--stop", default="", help="a stop string (backslash escapes allowed, e.g. '\\n\\n')")
     ap.add_argument("--repeats", type=int, default=2, help="rounds of (raw, backend), order alternating; medians")
     args = ap.parse_args()
@@ -88,6 +115,9 @@ def main() -> None:
     print(f"model {cfg.model.name} ({sum(p.numel() for p in model.parameters()) / 1e6:.0f}M params, "
           f"{cfg.model.dtype}) loaded in {time.time() - t0:.1f}s; torch threads {torch.get_num_threads()}; "
           f"load average before {os.getloadavg()}")
+    if args.step_rows:
+        step_times(model, tok, args.step_rows, args.context)
+        return
     pol = TransformersPolicy(model, tok, batch_size=max(args.batches), progress=False)
     eos = sorted(pol.eos_ids)
     pol.generate([pol.chat_prompt(TASKS[0])], GenerateRequest(n=1, temperature=0, max_tokens=4))  # warm-up

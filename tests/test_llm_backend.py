@@ -314,3 +314,48 @@ def test_shared_values_equal_plain_values_and_group_by_prompt(model_tok):
     assert shared.value(texts) == pytest.approx(plain.value(texts), abs=1e-4)
     seqs = sorted(shared.encode(t) for t in texts)
     assert sorted(len(g) for g in prompt_groups(seqs)) == [2, 3]  # one run per prompt
+
+
+@pytest.mark.parametrize("top_p", [1.0, 0.9])
+def test_pick_tokens_draws_from_the_tempered_nucleus(monkeypatch, top_p):
+    from seer.llm import hf_backend
+
+    # few candidates: draws outside them (top_p=1) and nuclei reaching past them (0.9) both happen
+    monkeypatch.setattr(hf_backend, "CANDIDATES", 6)
+    logits = torch.randn(3, 40, generator=torch.Generator().manual_seed(0)) * 2
+    gen = torch.Generator().manual_seed(1)
+    rows = logits.repeat(4000, 1)
+    picks = torch.stack([hf_backend.pick_tokens(rows, 0.8, top_p, gen) for _ in range(3)]).view(-1, 3)
+    empirical = torch.stack([torch.bincount(picks[:, r], minlength=40).float() / len(picks) for r in range(3)])
+    # the reference: transformers' temperature then top-p warper (sort ascending, drop the cumulative <= 1 - p)
+    scores = logits / 0.8
+    ordered, order = torch.sort(scores)
+    drop = ordered.softmax(-1).cumsum(-1) <= 1 - top_p
+    drop[:, -1] = False
+    expected = scores.masked_fill(drop.scatter(1, order, drop), float("-inf")).softmax(-1)
+    assert (empirical[expected == 0] == 0).all()  # nothing outside the nucleus
+    assert (empirical - expected).abs().max() < 0.015  # 12,000 draws per row
+    assert (hf_backend.pick_tokens(logits, 0.0, top_p, gen) == logits.argmax(-1)).all()
+
+
+def test_growing_cache_layer_matches_the_dynamic_cache(model_tok):
+    from transformers import DynamicCache
+
+    from seer.llm.hf_backend import GrowingLayer, new_cache
+
+    model, _ = model_tok
+    ids = torch.randint(5, 100, (3, 90), generator=torch.Generator().manual_seed(0))
+    logits = {}
+    for name, cache in (("dynamic", DynamicCache(config=model.config)), ("growing", new_cache(model.config))):
+        out = [model(input_ids=ids[:, :40], past_key_values=cache, use_cache=True).logits[:, -1]]
+        # decode steps past the first buffer (80 tokens after a 40-token prompt); a row leaves half-way
+        for t in range(40, 90):
+            if t == 60:
+                cache.batch_select_indices(torch.tensor([0, 2]))
+            rows = ids[[0, 2], t:t + 1] if t >= 60 else ids[:, t:t + 1]
+            out.append(model(input_ids=rows, past_key_values=cache, use_cache=True).logits[:, -1])
+        logits[name] = out
+    assert all(isinstance(layer, GrowingLayer) for layer in cache.layers)
+    assert cache.layers[0].buf_k.shape[-2] >= 90 > 80  # it grew
+    for a, b in zip(logits["dynamic"], logits["growing"]):
+        assert torch.allclose(a, b, atol=1e-5)

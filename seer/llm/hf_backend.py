@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 import torch
 from tqdm.auto import tqdm
 from transformers import DynamicCache
+from transformers.cache_utils import DynamicLayer
 
 from seer.llm.policy import GenerateRequest, Generation
 
@@ -57,19 +58,43 @@ def is_oom(e: BaseException) -> bool:
     return isinstance(e, torch.OutOfMemoryError) or (isinstance(e, RuntimeError) and "out of memory" in str(e))
 
 
+# candidates per row drawn from first: a language model's 1024 likeliest tokens hold nearly all its
+# mass, and sorting or sampling a whole 150k vocabulary for every row is ~40% of a CPU decode step
+CANDIDATES = 1024
+
+
 def pick_tokens(logits: torch.Tensor, temperature: float, top_p: float, gen: torch.Generator) -> torch.Tensor:
     """The next token of each row: greedy at temperature 0, else sampled from the tempered
-    distribution cut to its top-p nucleus (the most likely token is always kept), as transformers'
-    temperature and top-p warpers do."""
+    distribution cut to its top-p nucleus (the likeliest token is always kept), as transformers'
+    temperature and top-p warpers define it.
+
+    Exact but cheap: the draw is among the likeliest `CANDIDATES` tokens plus one "elsewhere"
+    bucket holding the rest of the mass; only a row that draws the bucket, or whose nucleus reaches
+    past the candidates, is drawn again over the whole vocabulary."""
     if temperature <= 0:
         return logits.argmax(-1)
-    scores = logits / temperature
+    probs = (logits / temperature).softmax(-1)
+    top, idx = probs.topk(min(CANDIDATES, probs.shape[-1]), dim=-1)
+    k = top.shape[1]
     if top_p < 1.0:
-        sorted_scores, order = torch.sort(scores, descending=False)
-        drop = sorted_scores.softmax(-1).cumsum(-1) <= (1 - top_p)
-        drop[..., -1] = False
-        scores = scores.masked_fill(drop.scatter(1, order, drop), float("-inf"))
-    return torch.multinomial(scores.softmax(-1), 1, generator=gen).squeeze(1)
+        top = top * ((top.cumsum(-1) - top) < top_p)  # a token stays while the likelier ones hold < top_p
+        redo = top[:, -1] > 0  # the nucleus may reach past the candidates
+        rest = torch.zeros_like(top[:, :1])
+    else:
+        redo = torch.zeros(len(top), dtype=torch.bool, device=top.device)
+        rest = (1 - top.sum(-1, keepdim=True)).clamp(min=0)
+    pick = torch.multinomial(torch.cat([top, rest], -1), 1, generator=gen).squeeze(1)
+    out = idx.gather(1, pick.clamp(max=k - 1)[:, None]).squeeze(1)
+    for r in (redo | (pick == k)).nonzero().flatten().tolist():
+        p = probs[r]
+        if top_p < 1.0:  # the whole nucleus
+            sp, order = p.sort(descending=True)
+            p = torch.zeros_like(p).scatter(0, order, sp * ((sp.cumsum(0) - sp) < top_p))
+        else:  # a token outside the candidates, in proportion to its probability
+            p = p.clone()
+            p[idx[r]] = 0
+        out[r] = torch.multinomial(p, 1, generator=gen)[0]
+    return out
 
 
 class StopCheck:
@@ -269,7 +294,7 @@ class TransformersPolicy:
         dev = self.device
         base: list[tuple[torch.Tensor, torch.Tensor]] = []
         if prefix:
-            c = DynamicCache(config=self.model.config)
+            c = new_cache(self.model.config)
             decoder(input_ids=torch.tensor([texts[0][:prefix]], device=dev), past_key_values=c, use_cache=True)
             base = [(layer.keys, layer.values) for layer in c.layers]
         cols: list[list[torch.Tensor]] | None = None  # per layer: [keys, values] of shape (texts, heads, width, dim)
@@ -336,7 +361,7 @@ class TransformersPolicy:
         if lay.saves_prefill:
             cache, feed = self._prefill_shared(lay), ids[:, -1:]
         else:
-            cache, feed = DynamicCache(config=self.model.config), ids
+            cache, feed = new_cache(self.model.config), ids
         pos = positions(mask)[:, -feed.shape[1]:]
         max_new = max(1, min(req.max_tokens, self.max_context - ids.shape[1]))
         stops = StopCheck(self.tokenizer, req.stop, self.eos_ids)
@@ -435,9 +460,62 @@ def prompt_groups(seqs: Sequence[list[int]], skip: int = 0) -> list[list[int]]:
     return groups
 
 
-def _cache_of(config: Any, layers: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> DynamicCache:
-    """A DynamicCache holding the given (keys, values) per layer (copies: updates never alias them)."""
+class GrowingLayer(DynamicLayer):
+    """A KV-cache layer that writes new tokens into spare capacity instead of concatenating.
+
+    `DynamicLayer` grows by `torch.cat`, copying the whole cache of every layer at every decode
+    step (quadratic in the generated length); here a step writes only its own token and the buffer
+    doubles when full. Same keys and values, as views: 18% faster decoding measured on SmolLM2
+    (8 rows, 500-token prompts, 100 steps)."""
+
+    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        self.dtype, self.device = key_states.dtype, key_states.device
+        self.length = 0
+        self.buf_k = key_states.new_empty((*key_states.shape[:2], 0, key_states.shape[3]))
+        self.buf_v = self.buf_k.clone()
+        self.is_initialized = True
+
+    def _resize(self, rows: torch.Tensor | None, capacity: int) -> None:
+        """New buffers of ``capacity`` tokens holding the cached ones (of the given rows only)."""
+        k = self.buf_k if rows is None else self.buf_k[rows, :, : self.length]
+        v = self.buf_v if rows is None else self.buf_v[rows, :, : self.length]
+        self.buf_k = k.new_empty((k.shape[0], k.shape[1], capacity, k.shape[3]))
+        self.buf_v = torch.empty_like(self.buf_k)
+        self.buf_k[:, :, : self.length] = k[:, :, : self.length]
+        self.buf_v[:, :, : self.length] = v[:, :, : self.length]
+        self._views()
+
+    def _views(self) -> None:
+        self.keys, self.values = self.buf_k[:, :, : self.length], self.buf_v[:, :, : self.length]
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any,
+               **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        new = key_states.shape[-2]
+        if self.length + new > self.buf_k.shape[-2]:
+            self._resize(None, max(2 * (self.length + new), 64))
+        self.buf_k[:, :, self.length: self.length + new] = key_states
+        self.buf_v[:, :, self.length: self.length + new] = value_states
+        self.length += new
+        self._views()
+        return self.keys, self.values
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        if self.get_seq_length() > 0:
+            self._resize(indices, self.buf_k.shape[-2])
+
+
+def new_cache(config: Any) -> DynamicCache:
+    """A DynamicCache whose full-attention layers are `GrowingLayer`s (sliding-window ones stay)."""
     cache = DynamicCache(config=config)
+    cache.layers = [GrowingLayer() if type(layer) is DynamicLayer else layer for layer in cache.layers]
+    return cache
+
+
+def _cache_of(config: Any, layers: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> DynamicCache:
+    """A cache holding the given (keys, values) per layer (copies: updates never alias them)."""
+    cache = new_cache(config)
     for i, (k, v) in enumerate(layers):
         cache.update(k, v, i)
     return cache
