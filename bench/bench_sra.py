@@ -58,14 +58,35 @@ class OnePromptPerCall:
         raise NotImplementedError
 
 
-def run(policy: Policy, problems: list, settings: SraSettings, seed: int) -> dict:
+class DecoderClock:
+    """Seconds in the decoder, prompt runs (several tokens a row) apart from decode steps (one);
+    what is left of the wall time is the lm_head, sampling, stop checks and the search itself."""
+
+    def __init__(self, model) -> None:
+        self.decoder = model.get_decoder()
+        self.real = self.decoder.forward
+        self.seconds = {"prefill": 0.0, "decode": 0.0}
+        self.decoder.forward = self
+
+    def __call__(self, *args, **kw):
+        t0 = time.perf_counter()
+        out = self.real(*args, **kw)
+        self.seconds["prefill" if kw["input_ids"].shape[1] > 1 else "decode"] += time.perf_counter() - t0
+        return out
+
+
+def run(policy: Policy, problems: list, settings: SraSettings, seed: int, clock: DecoderClock) -> dict:
     sra = BatchedSra(policy, settings, seed=seed)
     recs: list[dict] = []
+    before = dict(clock.seconds)
     t0 = time.perf_counter()
     sra(problems, recs.append)
     wall = time.perf_counter() - t0
     e = sra.engine
+    spent = {k: round(clock.seconds[k] - before[k], 1) for k in before}
     return {"wall_s": round(wall, 1), "nodes": sra.nodes, "nodes_per_s": round(sra.nodes / wall, 3),
+            "decoder_prefill_s": spent["prefill"], "decoder_decode_s": spent["decode"],
+            "other_s": round(wall - sum(spent.values()), 1),
             "tokens": e.tokens, "tok_per_s": round(e.tokens / wall, 1),
             "generate_calls": getattr(policy, "calls", e.rounds), "generate_share": round(e.generate_seconds / wall, 3),
             "ended": sum(r["ended"] for r in recs), "retries": sum(r["stats"]["retries"] for r in recs)}
@@ -122,13 +143,14 @@ def main() -> None:
             Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
         return
     sequential = dataclasses.replace(settings, batch_problems=1)
+    clock = DecoderClock(policy.model)
     res["rounds"] = []
     for r in range(args.repeats):
         # alternate the order, so a change of machine load does not favour one side
         pair: dict = {}
         for name in (("batched", "sequential") if r % 2 == 0 else ("sequential", "batched")):
-            pair[name] = (run(policy, problems, settings, cfg.random_seed + r) if name == "batched" else
-                          run(OnePromptPerCall(policy), problems, sequential, cfg.random_seed + r))
+            pair[name] = (run(policy, problems, settings, cfg.random_seed + r, clock) if name == "batched" else
+                          run(OnePromptPerCall(policy), problems, sequential, cfg.random_seed + r, clock))
             print(json.dumps({name: pair[name]}), flush=True)
         pair["speedup_nodes_per_s"] = round(pair["batched"]["nodes_per_s"] / pair["sequential"]["nodes_per_s"], 2)
         res["rounds"].append(pair)
