@@ -6,7 +6,9 @@ every reflection, every sibling proposal (and each re-draw of a duplicate) and e
 is its own call. It runs the same `BatchedSra` code with one live tree and a policy wrapper that
 issues each prompt of a call as a separate call, so the prompts, parsing, selection and backup are
 identical and only the batching differs. (The authors' code itself loads its model through
-hard-coded paths and prints every step; it cannot run here as published.)
+hard-coded paths and prints every step; it cannot run here as published.) With --authors-engine the
+loop also runs on the authors' engine: each call one plain `model.generate` (their
+`get_local_response`), with our stop strings - batching plus this backend against their whole stack.
 
 Both run in the same process on the same model, problems (the paper's LeetCode questions) and
 settings, after one warm-up call, in pairs of alternating order. A node is a child created by an
@@ -22,13 +24,17 @@ import argparse
 import dataclasses
 import json
 import os
+import statistics
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
+
 from seer.config import compose
 from seer.data.sources import load_sra_leetcode
 from seer.llm.factory import build_policy
+from seer.llm.hf_backend import cut_at_stop
 from seer.llm.policy import GenerateRequest, Generation, Policy
 from seer.search.sra import BatchedSra, SraSettings
 
@@ -72,6 +78,31 @@ class DecoderClock:
         t0 = time.perf_counter()
         out = self.real(*args, **kw)
         self.seconds["prefill" if kw["input_ids"].shape[1] > 1 else "decode"] += time.perf_counter() - t0
+        return out
+
+
+class GeneratePerCall(OnePromptPerCall):
+    """The authors' engine as well as their loop: each prompt is one plain `model.generate` call
+    (their `get_local_response`: static batching of one row, transformers' own sampling and KV
+    cache), given our stop strings so that the search sees the same kind of text."""
+
+    @torch.inference_mode()
+    def generate(self, prompts: Sequence[str], req: GenerateRequest) -> list[list[Generation]]:
+        pol = self.policy
+        out = []
+        for p in prompts:
+            self.calls += 1
+            ids = torch.tensor([pol.encode(p)])
+            res = pol.model.generate(
+                input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=req.max_tokens,
+                do_sample=req.temperature > 0, temperature=req.temperature or None, top_p=req.top_p, top_k=0,
+                stop_strings=list(req.stop) or None, tokenizer=pol.tokenizer, pad_token_id=pol.pad_id,
+                eos_token_id=sorted(pol.eos_ids), output_logits=True, return_dict_in_generate=True)
+            toks = res.sequences[0, ids.shape[1]:]
+            lp = torch.stack([torch.log_softmax(x[0].float(), -1)[t] for x, t in zip(res.logits, toks)])
+            text, stopped = cut_at_stop(pol.tokenizer.decode(toks, skip_special_tokens=True), req.stop)
+            out.append([Generation(text, len(toks), float(lp.mean()) if len(toks) else 0.0,
+                                   "stop" if stopped or (len(toks) and int(toks[-1]) in pol.eos_ids) else "length")])
         return out
 
 
@@ -121,6 +152,8 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=48, help="max tokens of a proposal, evaluation or reflection")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (2 thrashes when the cores are shared)")
     ap.add_argument("--repeats", type=int, default=2, help="batched/sequential pairs, in alternating order")
+    ap.add_argument("--authors-engine", action="store_true",
+                    help="also run the loop on plain `model.generate` calls (the authors' engine)")
     ap.add_argument("--raw-only", action="store_true", help="only the backend's batching gain (quick, any model)")
     ap.add_argument("--out", default="", help="also write the results as json here")
     args = ap.parse_args()
@@ -148,15 +181,19 @@ def main() -> None:
     for r in range(args.repeats):
         # alternate the order, so a change of machine load does not favour one side
         pair: dict = {}
-        for name in (("batched", "sequential") if r % 2 == 0 else ("sequential", "batched")):
-            pair[name] = (run(policy, problems, settings, cfg.random_seed + r, clock) if name == "batched" else
-                          run(OnePromptPerCall(policy), problems, sequential, cfg.random_seed + r, clock))
+        names = ["batched", "sequential"] + (["authors_engine"] if args.authors_engine else [])
+        for name in names if r % 2 == 0 else names[::-1]:
+            if name == "batched":
+                pair[name] = run(policy, problems, settings, cfg.random_seed + r, clock)
+            else:
+                loop = OnePromptPerCall(policy) if name == "sequential" else GeneratePerCall(policy)
+                pair[name] = run(loop, problems, sequential, cfg.random_seed + r, clock)
             print(json.dumps({name: pair[name]}), flush=True)
-        pair["speedup_nodes_per_s"] = round(pair["batched"]["nodes_per_s"] / pair["sequential"]["nodes_per_s"], 2)
+        for name in names[1:]:
+            pair[f"speedup_vs_{name}"] = round(pair["batched"]["nodes_per_s"] / pair[name]["nodes_per_s"], 2)
         res["rounds"].append(pair)
-    speedups = sorted(p["speedup_nodes_per_s"] for p in res["rounds"])
-    res["speedup_median"] = speedups[len(speedups) // 2] if len(speedups) % 2 else \
-        round((speedups[len(speedups) // 2 - 1] + speedups[len(speedups) // 2]) / 2, 2)
+    for name in names[1:]:
+        res[f"speedup_vs_{name}_median"] = round(statistics.median(p[f"speedup_vs_{name}"] for p in res["rounds"]), 2)
     print(json.dumps(res, indent=1), flush=True)
     if args.out:
         Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
