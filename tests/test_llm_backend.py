@@ -249,11 +249,11 @@ def test_shared_prefill_generates_what_plain_padding_generates(model_tok, temper
     pol = make_policy(model_tok, batch_size=16)
     calls = []
     prefill = pol._prefill_shared
-    pol._prefill_shared = lambda lay: calls.append(lay.prefix) or prefill(lay)
+    pol._prefill_shared = lambda lay, seqs: calls.append(lay.prefix) or prefill(lay, seqs)
     shared = pol.generate(prompts, req)
     assert len(calls) == 1 and calls[0] >= len(pol.encode(SHARED)) - 2  # one batch, the instructions shared
     unshared = make_policy(model_tok, batch_size=16, prefix_sharing=False)
-    unshared._prefill_shared = lambda lay: pytest.fail("prefix_sharing=False must prefill every row itself")
+    unshared._prefill_shared = lambda lay, seqs: pytest.fail("prefix_sharing=False must prefill every row itself")
     plain = unshared.generate(prompts, req)
     assert [[g.text for g in row] for row in shared] == [[g.text for g in row] for row in plain]
     for rs, rp in zip(shared, plain):

@@ -346,11 +346,11 @@ class TransformersPolicy:
             v[:, :, :prefix] = bv
         return _cache_of(self.model.config, [(k, v) for k, v in cols]), hidden
 
-    def _prefill_shared(self, lay: BatchLayout) -> DynamicCache:
-        """The KV cache of every row's prompt but its last token, each shared part computed once."""
-        width = lay.ids.shape[1] - 1
-        texts = [lay.ids[r, lay.mask[r].bool()].tolist()[:-1] for r in lay.first]
-        cache, _ = self._run_groups(texts, lay.prefix, width, want_cache=True)
+    def _prefill_shared(self, lay: BatchLayout, seqs: Sequence[list[int]]) -> DynamicCache:
+        """The KV cache of every row's prompt (``seqs``, laid out as ``lay``) but its last token,
+        each shared part computed once."""
+        texts = [seqs[r][:-1] for r in lay.first]
+        cache, _ = self._run_groups(texts, lay.prefix, lay.ids.shape[1] - 1, want_cache=True)
         cache.batch_select_indices(torch.tensor(lay.which, dtype=torch.long, device=self.device))
         return cache
 
@@ -359,7 +359,7 @@ class TransformersPolicy:
         lay = layout_batch(seqs, self.pad_id, share=self.prefix_sharing)
         ids, mask = lay.ids.to(self.device), lay.mask.to(self.device)
         if lay.saves_prefill:
-            cache, feed = self._prefill_shared(lay), ids[:, -1:]
+            cache, feed = self._prefill_shared(lay, seqs), ids[:, -1:]
         else:
             cache, feed = new_cache(self.model.config), ids
         pos = positions(mask)[:, -feed.shape[1]:]
@@ -424,8 +424,9 @@ class TransformersPolicy:
         texts = [seqs[r] for r in lay.first]
         if self.prefix_sharing:
             # the decoder alone: its last hidden state is what the value head reads
+            # every text runs a token past the prefix (layout_batch keeps one out), so each has a state
             _, states = self._run_groups(texts, lay.prefix, 0, want_cache=False)
-            hidden = torch.stack([h for h in states if h is not None])
+            hidden = torch.stack(states)  # type: ignore[arg-type]
         else:
             mask = lay.mask.to(self.device)
             hidden = self.model.get_decoder()(input_ids=lay.ids.to(self.device), attention_mask=mask,
