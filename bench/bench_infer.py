@@ -27,7 +27,7 @@ from seer.llm.policy import GenerateRequest
 from seer.llm.prompts import STEP_STOP, exploration_prompt
 from seer.sandbox import SandboxPool
 from seer.search.beam import beam_search_samples, settings_from
-from seer.stages.common import load_policy
+from seer.model.factory import load_policy
 
 
 def raw_rate(policy, cfg, problems) -> dict:

@@ -29,7 +29,7 @@ from pathlib import Path
 from seer.config import compose
 from seer.data.jsonl import read_jsonl, write_jsonl
 from seer.data.sources import load_seed
-from seer.llm.factory import build_policy
+from seer.model.factory import load_policy
 from seer.sandbox import SandboxPool
 from seer.search.mcts import BatchedMcts, MctsSettings
 from seer.stages.explore import exploration_prompt_fn
@@ -105,7 +105,7 @@ def main() -> None:
 
     cfg = compose(overrides(args, args.threads))
     problems = load_seed(cfg.data)[: max(args.sizes)]
-    policy = build_policy(cfg)
+    policy = load_policy(cfg)
     res: dict = {"model": args.model, "iterations": args.iterations, "step_tokens": args.step_tokens,
                  "n_children": cfg.explore.n_children, "cpu_count": os.cpu_count()}
     with SandboxPool.from_config(cfg.sandbox) as pool:

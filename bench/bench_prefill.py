@@ -26,7 +26,7 @@ import time
 from seer.config import compose
 from seer.data.benchmarks import load_benchmark
 from seer.data.sources import load_seed, load_sra_leetcode
-from seer.llm.factory import build_policy
+from seer.model.factory import load_policy
 from seer.llm.policy import GenerateRequest
 from seer.llm.prompts import STEP_STOP, exploration_prompt, format_question
 from seer.llm.sra_prompts import evaluation_prompt
@@ -76,7 +76,7 @@ def main() -> None:
     args = ap.parse_args()
     cfg = compose(["experiment=quickstart", f"model={args.model}", f"backend.threads={args.threads}",
                    "backend.progress=false", "tracking=disabled", "explore.n_children=3"])
-    policy = build_policy(cfg)
+    policy = load_policy(cfg)
     policy.generate([policy.chat_prompt("Say hi.")], GenerateRequest(max_tokens=4))  # warm-up
     counter = TokenCounter(policy)
     res: dict = {"model": args.model, "threads": args.threads, "batch_size": policy.batch_size,

@@ -33,7 +33,7 @@ import torch
 
 from seer.config import compose
 from seer.data.sources import load_sra_leetcode
-from seer.llm.factory import build_policy
+from seer.model.factory import load_policy
 from seer.llm.hf_backend import cut_at_stop
 from seer.llm.policy import GenerateRequest, Generation, Policy
 from seer.search.sra import BatchedSra, SraSettings
@@ -163,7 +163,7 @@ def main() -> None:
                    f"explore.sra.iterations={args.iterations}", f"explore.sra.max_step_tokens={args.tokens}",
                    f"explore.sra.max_eval_tokens={args.tokens}", f"explore.sra.max_reflection_tokens={args.tokens}"])
     problems = load_sra_leetcode()[: args.problems]
-    policy = build_policy(cfg)
+    policy = load_policy(cfg)
     settings = SraSettings.from_config(cfg)
     policy.generate([policy.chat_prompt("Say hi.")], GenerateRequest(max_tokens=4))  # warm-up
     res: dict = {"model": args.model, "problems": len(problems), "iterations": args.iterations,

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from seer.config import compose
-from seer.llm.factory import build_policy
+from seer.model.factory import load_policy
 from seer.llm.hf_backend import TransformersPolicy, cut_at_stop
 from seer.llm.load import load_model_and_tokenizer
 from seer.llm.policy import GenerateRequest, Policy
@@ -28,21 +28,21 @@ def make_policy(model_tok, **kw):
     return TransformersPolicy(model, tok, **{"batch_size": 4, "progress": False, **kw})
 
 
-def test_build_policy_loads_tiny_and_satisfies_the_protocol(tiny_model_dir):
-    pol = build_policy(compose(["model=tiny", "backend.progress=false"]))
+def test_load_policy_loads_tiny_and_satisfies_the_protocol(tiny_model_dir):
+    pol = load_policy(compose(["model=tiny", "backend.progress=false"]))
     assert isinstance(pol, Policy)
     assert pol.has_value_head is False
     assert pol.model.config.vocab_size == len(pol.tokenizer)
     assert pol.tokenizer.padding_side == "left"
 
 
-def test_build_policy_other_backends():
+def test_load_policy_other_backends():
     with pytest.raises(ImportError, match="optional extra for GPU clusters"):
-        build_policy(compose(["backend=vllm"]))
+        load_policy(compose(["backend=vllm"]))
     cfg = compose([])
     cfg.backend.name = "tgi"
     with pytest.raises(ValueError, match="unknown backend 'tgi'"):
-        build_policy(cfg)
+        load_policy(cfg)
 
 
 def test_n_samples_per_prompt_in_prompt_order(model_tok):

@@ -9,7 +9,8 @@ from train_fixtures import (
     tiny_cfg,
 )
 
-from seer.model.backend import as_policy, build_value_policy
+from seer.model.backend import as_policy
+from seer.model.factory import load_policy
 from seer.model.losses import IGNORE, kl_sum
 from seer.model.policy_value import META_FILE, PolicyValueModel, create_policy_value, load_policy_value
 from seer.train.trainer import seed_everything
@@ -78,7 +79,7 @@ def test_backend_policy_has_working_values(tiny_model_dir, tmp_path):
     d = m.save(tmp_path / "stage1")
     expected = _values(m, TEXTS)
     assert len({round(v, 6) for v in expected}) == len(TEXTS)
-    policy = build_value_policy(tiny_cfg(), d)
+    policy = load_policy(tiny_cfg(), d)
     assert policy.has_value_head
     # the backend left-pads and encodes with its own rules; RoPE makes padding offsets harmless
     assert policy.value(TEXTS) == pytest.approx(expected, abs=1e-4)

@@ -152,7 +152,7 @@ def test_thinking_data_stage_is_sharded_and_resumable(tmp_path, monkeypatch):
     def fake_build(cfg):
         built.append(ScriptedPolicy(make_script()))
         return built[-1]
-    monkeypatch.setattr("seer.llm.factory.build_policy", fake_build)
+    monkeypatch.setattr("seer.model.factory.load_policy", fake_build)
     out = tmp_path / "thinking/sra/shard-1.jsonl.gz"
     cfg = compose(["explore.method=sra", "explore.shards=2", "shard=1", "explore.sra.iterations=2",
                    f"io.seed={seed}", f"io.out={out}", "stage=thinking_data"])

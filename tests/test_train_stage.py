@@ -45,7 +45,7 @@ def test_cli_trains_both_stages_and_the_backend_loads_them(tiny_model_dir, tmp_p
     assert metrics2["stage"] == 2 and metrics2["steps"] == 2 and "train/kl" in metrics2
     assert json.loads((m2 / "policy_value.json").read_text())["stage"] == 2
 
-    from seer.stages.common import load_policy
+    from seer.model.factory import load_policy
 
     for d in (m1, m2):
         policy = load_policy(tiny_cfg(), str(d))

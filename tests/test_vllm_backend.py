@@ -25,13 +25,9 @@ from seer.llm import vllm_backend
 from seer.llm.hf_backend import TransformersPolicy
 from seer.llm.load import load_tokenizer
 from seer.llm.policy import GenerateRequest, Policy
-from seer.llm.vllm_backend import (
-    VllmPolicy,
-    gpu_memory_fraction,
-    mean_logprob,
-    merged_weights,
-    to_generation,
-)
+from seer.llm.vllm_backend import VllmPolicy, gpu_memory_fraction, mean_logprob, to_generation
+from seer.model.factory import load_policy
+from seer.model.policy_value import merged_weights
 
 SAMPLING_FIELDS = {"n", "temperature", "top_p", "top_k", "max_tokens", "stop", "include_stop_str_in_output",
                    "logprobs", "seed", "skip_special_tokens"}
@@ -286,7 +282,7 @@ def test_gpu_memory_fraction_leaves_room_for_the_scorer():
 def test_build_without_vllm_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "vllm", None)  # import vllm -> ImportError, installed or not
     with pytest.raises(ImportError, match=r"optional extra for GPU clusters.*seer\[vllm\]"):
-        vllm_backend.build_vllm_policy(compose(["backend=vllm"]))
+        load_policy(compose(["backend=vllm"]))
 
 
 @pytest.fixture
@@ -306,7 +302,7 @@ def fake_vllm(monkeypatch, tok):
 
 def test_build_vllm_policy_configures_the_engine(fake_vllm, tiny_model_dir):
     cfg = compose(["model=tiny", "backend=vllm", "model.max_context=512", "random_seed=3"])
-    pol = vllm_backend.build_vllm_policy(cfg)
+    pol = load_policy(cfg)
     kw, = fake_vllm
     assert kw["model"] == kw["tokenizer"] == str(tiny_model_dir)
     assert kw["enable_prefix_caching"] is True and kw["logprobs_mode"] == "raw_logprobs"
@@ -320,7 +316,7 @@ def test_build_vllm_policy_configures_the_engine(fake_vllm, tiny_model_dir):
 
 def test_build_vllm_policy_refuses_a_cpu_device(fake_vllm):
     with pytest.raises(ValueError, match="vLLM needs a CUDA GPU"):
-        vllm_backend.build_vllm_policy(compose(["model=tiny", "backend=vllm", "backend.device=cpu"]))
+        load_policy(compose(["model=tiny", "backend=vllm", "backend.device=cpu"]))
 
 
 def test_merged_weights_of_a_trained_directory(tiny_model_dir, tmp_path):
@@ -349,10 +345,20 @@ def tok_ids(tokenizer, text):
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
-def test_stages_load_trained_directories_through_vllm_when_it_is_the_backend(monkeypatch):
-    from seer.stages.common import load_policy
+def test_trained_directories_load_through_vllm_when_it_is_the_backend(fake_vllm, monkeypatch, tmp_path):
+    from train_fixtures import tiny_cfg
 
-    calls = []
-    monkeypatch.setattr(vllm_backend, "build_vllm_policy", lambda cfg, model_dir=None: calls.append(model_dir) or "pol")
-    assert load_policy(compose(["backend=vllm"]), "results/x/models/stage1") == "pol"
-    assert calls == ["results/x/models/stage1"]
+    from seer.model import factory
+    from seer.model.policy_value import create_policy_value
+
+    d = create_policy_value("tiny", tiny_cfg().train.lora).save(tmp_path / "stage1")
+    # the scorer loads where the test runs; vLLM itself is the fake (it was asked for cuda)
+    monkeypatch.setattr(factory, "setup_device", lambda backend: "cpu")
+    cfg = tiny_cfg("backend=vllm", "backend.device=cuda", f"model.cache_dir={tmp_path / 'cache'}")
+    pol = load_policy(cfg, str(d))
+    kw, = fake_vllm
+    assert Path(kw["model"]).parent == tmp_path / "cache" / "merged" and kw["tokenizer"] == str(d)
+    assert kw["gpu_memory_utilization"] == pytest.approx(0.775)  # 70 of 80 GiB free minus the scorer's headroom
+    assert pol.has_value_head
+    values = pol.value(["def f(x):", "x"])
+    assert len(values) == 2 and all(-1 < v < 1 for v in values)

@@ -193,6 +193,15 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def setup_device(backend: Any) -> str:
+    """Apply `backend.threads` (torch intra-op threads; 0 = torch's default) and resolve `backend.device`."""
+    import torch
+
+    if backend.threads > 0:
+        torch.set_num_threads(int(backend.threads))
+    return resolve_device(backend.device)
+
+
 def load_tokenizer(path: str) -> Any:
     from transformers import AutoTokenizer
 

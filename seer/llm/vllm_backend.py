@@ -1,6 +1,6 @@
 """The vLLM backend of the Policy protocol (GPU clusters: `pip install 'seer[vllm]'` on a CUDA machine).
 
-vLLM is imported only inside `build_vllm_policy`, so this module imports, and its tests run, where
+vLLM is imported only inside `require_vllm`, so this module imports, and its tests run, where
 vLLM is not installed; `VllmPolicy` takes the engine and the SamplingParams class as arguments and
 the tests drive it with a fake engine. A real run needs an NVIDIA GPU.
 
@@ -26,26 +26,23 @@ GPU type and vLLM version).
 
 Values: vLLM does not return hidden states for sampled text, so `value(texts)` is a scoring pass of
 the transformers backend on the same GPU: a trained policy-value directory with its value head
-(`seer.model.backend.as_policy`), or the base model with a caller's `value_fn`. The scorer is loaded
-first and vLLM gets the GPU memory left (its `gpu_memory_utilization` is capped at the free
+(`seer.model.factory.load_policy` builds it). The scorer is loaded first and vLLM gets the GPU memory left (its `gpu_memory_utilization` is capped at the free
 fraction minus headroom for the scorer's activations).
 
 Trained directories: vLLM serves merged weights: the directory's `merged/` when training saved it
-(train.save_merged=true), else the scorer's merged model, written once under the model cache.
+(train.save_merged=true), else the scorer's merged model, written once under the model cache
+(`seer.model.policy_value.merged_weights`).
 """
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import random
-import shutil
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from seer.llm.hf_backend import TransformersPolicy, cut_at_stop
+from seer.llm.load import load_tokenizer, resolve_device
 from seer.llm.policy import GenerateRequest, Generation, Policy
 
 log = logging.getLogger(__name__)
@@ -54,7 +51,6 @@ INSTALL_HINT = ("backend.name=vllm: vllm is an optional extra for GPU clusters (
                 "on a CUDA machine); use backend=transformers here")
 # share of GPU memory kept free for the transformers scorer's activations when one is loaded
 SCORER_HEADROOM = 0.10
-_MERGED_MARK = "seer-merged.txt"
 
 
 class VllmPolicy:
@@ -90,8 +86,7 @@ class VllmPolicy:
 
     def value(self, texts: Sequence[str]) -> list[float]:
         if self.scorer is None:
-            raise NotImplementedError("this vLLM policy has no value scorer (load a policy-value directory "
-                                      "or pass value_fn)")
+            raise NotImplementedError("this vLLM policy has no value scorer (load a policy-value directory)")
         return self.scorer.value(texts)
 
     def generate(self, prompts: Sequence[str], req: GenerateRequest) -> list[list[Generation]]:
@@ -165,76 +160,24 @@ def _cuda_memory() -> tuple[int, int]:
     return torch.cuda.mem_get_info()
 
 
-def merged_weights(model_dir: str | os.PathLike[str], scorer_model: Any, cache_dir: str = "") -> str:
-    """A directory of full weights vLLM can load for a policy-value directory (see the docstring)."""
-    from seer.llm.load import cache_root
-    from seer.model.policy_value import META_FILE, read_meta
-
-    d = Path(model_dir)
-    meta = read_meta(d)
-    if meta.get("merged") and (d / meta["merged"]).is_dir():
-        return str(d / meta["merged"])
-    # keyed by where the directory is and when it was written: a retrained model gets a new key
-    stamp = f"{d.resolve()}:{(d / META_FILE).stat().st_mtime_ns}"
-    out = cache_root(cache_dir) / "merged" / hashlib.sha256(stamp.encode()).hexdigest()[:16]
-    if (out / _MERGED_MARK).is_file():
-        return str(out)
-    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    scorer_model.lm.save_pretrained(str(tmp))
-    scorer_model.tokenizer.save_pretrained(str(tmp))
-    (tmp / _MERGED_MARK).write_text(f"{stamp}\n")
-    try:
-        tmp.rename(out)
-    except OSError:  # another job merged the same directory first; its copy is as good
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (out / _MERGED_MARK).is_file():
-            raise
-    log.info("merged weights of %s for vLLM in %s", d, out)
-    return str(out)
-
-
-def build_vllm_policy(cfg: Any, value_fn: Any = None, model_dir: str | os.PathLike[str] | None = None) -> VllmPolicy:
-    """Serve `cfg.model` (or the policy-value directory `model_dir` / `cfg.model.adapter`) with vLLM.
-
-    `value_fn` (hidden state -> value, see seer.llm.hf_backend) scores values with the base model in
-    the transformers backend; a policy-value directory brings its own value head.
-    """
+def require_vllm(device: str) -> tuple[Any, Any]:
+    """vLLM's (LLM, SamplingParams); an ImportError naming the extra, a ValueError off CUDA."""
     try:
         from vllm import LLM, SamplingParams
     except ImportError as e:
         raise ImportError(f"{INSTALL_HINT} ({e})") from e
+    if not resolve_device(device).startswith("cuda"):
+        raise ValueError(f"backend.device={device}: vLLM needs a CUDA GPU ({INSTALL_HINT})")
+    return LLM, SamplingParams
+
+
+def build_vllm_policy(cfg: Any, weights: str, tokenizer_dir: str, scorer: Policy | None = None) -> VllmPolicy:
+    """Serve `weights` (a directory or hub id) with vLLM; `scorer` supplies `value()` (see the module).
+
+    Called by `seer.model.factory.load_policy`, which loads the scorer first."""
     import torch
 
-    from seer.llm.load import (
-        load_model_and_tokenizer,
-        load_tokenizer,
-        resolve_device,
-        resolve_model,
-        torch_dtype,
-    )
-
-    device = resolve_device(cfg.backend.device)
-    if not device.startswith("cuda"):
-        raise ValueError(f"backend.device={cfg.backend.device}: vLLM needs a CUDA GPU ({INSTALL_HINT})")
-    d = model_dir or cfg.model.adapter
-    scorer: TransformersPolicy | None = None
-    common: dict[str, Any] = {"device": device, "batch_size": cfg.backend.batch_size, "seed": cfg.random_seed,
-                               "chat_template": cfg.model.chat_template, "max_context": cfg.model.max_context,
-                               "progress": False}
-    if d:
-        from seer.model.backend import as_policy
-        from seer.model.policy_value import load_policy_value
-
-        model = load_policy_value(d, merge=True, cache_dir=cfg.model.cache_dir,
-                                  dtype=torch_dtype(cfg.model.dtype, device), device=device)
-        scorer = as_policy(model, **common)
-        weights, tokenizer_dir = merged_weights(d, model, cfg.model.cache_dir), str(d)
-    else:
-        weights = tokenizer_dir = resolve_model(cfg.model)
-        if value_fn is not None:
-            lm, tok = load_model_and_tokenizer(cfg.model, device=device)
-            scorer = TransformersPolicy(lm, tok, value_fn=value_fn, **common)
+    LLM, SamplingParams = require_vllm(cfg.backend.device)
     free, total = _cuda_memory()
     utilization = gpu_memory_fraction(cfg.backend.gpu_memory_utilization, free, total,
                                       SCORER_HEADROOM if scorer is not None else 0.0)

@@ -6,9 +6,6 @@ text's final token — what MCTS round 2 and adaptive inference need.
 """
 from __future__ import annotations
 
-import os
-from typing import Any
-
 from seer.llm.hf_backend import TransformersPolicy
 from seer.model.policy_value import PolicyValueModel, load_policy_value
 
@@ -21,24 +18,3 @@ def as_policy(model: PolicyValueModel, *, device: str = "cpu", batch_size: int =
                               chat_template=chat_template, max_context=max_context, progress=progress,
                               value_fn=model.value_head, prefix_sharing=prefix_sharing)
 
-
-def build_value_policy(cfg: Any, model_dir: str | os.PathLike[str] | None = None) -> TransformersPolicy:
-    """Load `model_dir` (default `cfg.model.adapter`) with the `cfg.backend` / `cfg.model` settings."""
-    import torch
-
-    from seer.llm.load import resolve_device, torch_dtype
-
-    d = model_dir or cfg.model.adapter
-    if not d:
-        raise ValueError("no policy-value model: pass a directory or set model.adapter")
-    if cfg.backend.name != "transformers":
-        raise ValueError(f"backend.name={cfg.backend.name}: policy-value directories load in the transformers "
-                         "backend (vllm scores values through it too)")
-    if cfg.backend.threads > 0:
-        torch.set_num_threads(cfg.backend.threads)
-    device = resolve_device(cfg.backend.device)
-    model = load_policy_value(d, merge=True, cache_dir=cfg.model.cache_dir,
-                              dtype=torch_dtype(cfg.model.dtype, device), device=device)
-    return as_policy(model, device=device, batch_size=cfg.backend.batch_size, seed=cfg.random_seed,
-                     chat_template=cfg.model.chat_template, max_context=cfg.model.max_context,
-                     progress=cfg.backend.progress, prefix_sharing=cfg.backend.enable_prefix_caching)

@@ -17,6 +17,7 @@ Stage 2 trains a new LoRA on the stage-1 model: the stage-1 adapter is copied in
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ VALUE_HEAD_FILE = "value_head.safetensors"
 ADAPTER_DIR = "adapter"
 BASE_ADAPTERS_DIR = "base_adapters"
 MERGED_DIR = "merged"
+_MERGED_MARK = "seer-merged.txt"  # written last into a finished merged copy in the cache
 FORMAT_VERSION = 1
 
 
@@ -247,3 +249,34 @@ def load_policy_value(model_dir: str | os.PathLike[str], *, merge: bool = False,
     new_meta = {"base_model": meta["base_model"], "base_adapters": merged_adapters, "stage": stage}
     model = PolicyValueModel(lm, head, tok, new_meta, source_dir=d)
     return model if new_lora is not None else model.eval()
+
+
+def merged_weights(model_dir: str | os.PathLike[str], scorer_model: Any, cache_dir: str = "") -> str:
+    """A directory of full weights for a policy-value directory (vLLM serves merged weights).
+
+    The directory's own `merged/` when training saved it, else `scorer_model` (this directory loaded
+    with merge=True) written once under the model cache, keyed by the directory and its write time."""
+    from seer.llm.load import cache_root
+
+    d = Path(model_dir)
+    meta = read_meta(d)
+    if meta.get("merged") and (d / meta["merged"]).is_dir():
+        return str(d / meta["merged"])
+    # a retrained model (new write time) gets a new key
+    stamp = f"{d.resolve()}:{(d / META_FILE).stat().st_mtime_ns}"
+    out = cache_root(cache_dir) / "merged" / hashlib.sha256(stamp.encode()).hexdigest()[:16]
+    if (out / _MERGED_MARK).is_file():
+        return str(out)
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    scorer_model.lm.save_pretrained(str(tmp))
+    scorer_model.tokenizer.save_pretrained(str(tmp))
+    (tmp / _MERGED_MARK).write_text(f"{stamp}\n")
+    try:
+        tmp.rename(out)
+    except OSError:  # another job merged the same directory first; its copy is as good
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (out / _MERGED_MARK).is_file():
+            raise
+    log.info("merged weights of %s for vLLM in %s", d, out)
+    return str(out)

@@ -55,7 +55,7 @@ def _problems(path: str) -> dict[str, Problem]:
 def _policy_and_pool(cfg: DictConfig) -> Iterator[tuple[Policy, Executor]]:
     # imported here: loading torch and starting workers is only worth it when there is work
     from seer.sandbox import SandboxPool
-    from seer.stages.common import load_policy
+    from seer.model.factory import load_policy
 
     policy = load_policy(cfg)  # the base model, or a trained policy-value model (value head: round 2+)
     with SandboxPool.from_config(cfg.sandbox) as pool:

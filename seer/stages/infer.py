@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 from seer.config import config_hash
 from seer.data.jsonl import read_jsonl, write_json, write_jsonl
 from seer.data.schemas import Problem
-from seer.stages.common import load_policy
+from seer.model.factory import load_policy
 
 log = logging.getLogger(__name__)
 

@@ -73,9 +73,9 @@ def thinking_data(cfg: DictConfig) -> None:
     problems = shard_problems(read_jsonl(cfg.io.seed, Problem.from_dict), cfg.shard, cfg.explore.shards)
 
     def make() -> Explorer:
-        from seer.llm.factory import build_policy  # torch only when there is work left
+        from seer.model.factory import load_policy  # torch only when there is work left
 
-        return thinking_explorer(method, build_policy(cfg), cfg)
+        return thinking_explorer(method, load_policy(cfg), cfg)
     counts = run_shard(problems, cfg.io.out, config_hash(cfg), make)
     log.info("thinking_data %s shard %d/%d: %s", method, cfg.shard, cfg.explore.shards, counts)
 
@@ -153,9 +153,9 @@ def think2code(cfg: DictConfig) -> None:
         counts = {k: counts[k] + c[k] for k in counts}
     h = config_hash(cfg)
     if items:
-        from seer.llm.factory import build_policy
+        from seer.model.factory import load_policy
 
-        codes = write_code(build_policy(cfg), items, float(sc.code_temperature), int(sc.max_answer_tokens),
+        codes = write_code(load_policy(cfg), items, float(sc.code_temperature), int(sc.max_answer_tokens),
                            int(cfg.random_seed))
     else:
         codes = []

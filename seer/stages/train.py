@@ -55,9 +55,7 @@ def _file_digest(path: str | Path) -> str:
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train stage `cfg.train.stage` on `cfg.io.data` into the model directory `cfg.io.out`."""
-    import torch
-
-    from seer.llm.load import resolve_device, torch_dtype
+    from seer.llm.load import setup_device, torch_dtype
     from seer.model.backend import as_policy
     from seer.model.policy_value import VALUE_HEAD_FILE, create_policy_value, load_policy_value
     from seer.tracking import Tracker
@@ -76,10 +74,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         raise ValueError(f"{cfg.io.data}: no training paths")
     if not any(p.correct for p in paths):
         log.warning("%s: no correct path, so no NLL term; only the value head learns", cfg.io.data)
-    if cfg.backend.threads > 0:
-        torch.set_num_threads(int(cfg.backend.threads))
+    device = setup_device(cfg.backend)
     seed_everything(int(cfg.train.random_seed))
-    device = resolve_device(cfg.backend.device)
     dtype = torch_dtype(cfg.model.dtype, device)
     if stage == 1:
         model = create_policy_value(cfg.model.name, cfg.train.lora, cache_dir=cfg.model.cache_dir, dtype=dtype,
@@ -176,7 +172,7 @@ def balance_and_mix(direct: Sequence[TrainPath], stage1: Sequence[TrainPath], se
 
 def direct_samples(cfg: DictConfig) -> None:
     """Sample, label and mix stage-2 data: `io.samples` = all direct paths, `io.out` = the mix."""
-    from seer.stages.common import load_policy
+    from seer.model.factory import load_policy
 
     _require(cfg, "model", "seed", "data", "samples", "out")
     problems = read_jsonl(cfg.io.seed, Problem.from_dict)

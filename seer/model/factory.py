@@ -1,0 +1,57 @@
+"""`load_policy(cfg, model_dir=...)`: the one place a config becomes a `Policy`.
+
+It chooses the backend (`backend.name`: transformers | vllm), the weights (the base model
+`cfg.model`, or a trained policy-value directory: `model_dir`, else `io.model`, else
+`model.adapter`) and the value head (a policy-value directory brings its own; the base model has
+none). Threads and the device are set up here once for every backend.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from seer.llm.hf_backend import TransformersPolicy
+from seer.llm.load import load_model_and_tokenizer, resolve_model, setup_device, torch_dtype
+from seer.llm.policy import Policy
+from seer.model.backend import as_policy
+
+BACKENDS = ("transformers", "vllm")
+
+
+def load_policy(cfg: Any, model_dir: str | os.PathLike[str] = "") -> Policy:
+    """The Policy of `cfg.backend` over the base model or the policy-value directory (see the module)."""
+    name = cfg.backend.name
+    if name not in BACKENDS:
+        raise ValueError(f"backend.name: unknown backend {name!r}; valid: {', '.join(BACKENDS)}")
+    d = str(model_dir or cfg.io.model or cfg.model.adapter)
+    if name == "vllm":
+        from seer.llm import vllm_backend
+
+        vllm_backend.require_vllm(cfg.backend.device)  # before any weights load: names the extra / the GPU
+    device = setup_device(cfg.backend)
+    common: dict[str, Any] = {"device": device, "batch_size": cfg.backend.batch_size, "seed": cfg.random_seed,
+                              "chat_template": cfg.model.chat_template, "max_context": cfg.model.max_context}
+    if name == "transformers":
+        progress, sharing = bool(cfg.backend.progress), bool(cfg.backend.enable_prefix_caching)
+        if d:
+            return as_policy(_load_trained(cfg, d, device), progress=progress, prefix_sharing=sharing, **common)
+        model, tok = load_model_and_tokenizer(cfg.model, device=device)
+        return TransformersPolicy(model, tok, progress=progress, prefix_sharing=sharing, **common)
+    # vLLM serves merged weights; a transformers scorer on the same GPU reads the value head
+    scorer: TransformersPolicy | None = None
+    if d:
+        from seer.model.policy_value import merged_weights
+
+        model = _load_trained(cfg, d, device)
+        scorer = as_policy(model, progress=False, **common)
+        weights, tokenizer_dir = merged_weights(d, model, cfg.model.cache_dir), d
+    else:
+        weights = tokenizer_dir = resolve_model(cfg.model)
+    return vllm_backend.build_vllm_policy(cfg, weights, tokenizer_dir, scorer)
+
+
+def _load_trained(cfg: Any, model_dir: str, device: str) -> Any:
+    from seer.model.policy_value import load_policy_value
+
+    return load_policy_value(model_dir, merge=True, cache_dir=cfg.model.cache_dir,
+                             dtype=torch_dtype(cfg.model.dtype, device), device=device)
