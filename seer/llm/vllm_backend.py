@@ -26,8 +26,9 @@ GPU type and vLLM version).
 
 Values: vLLM does not return hidden states for sampled text, so `value(texts)` is a scoring pass of
 the transformers backend on the same GPU: a trained policy-value directory with its value head
-(`seer.model.factory.load_policy` builds it). The scorer is loaded first and vLLM gets the GPU memory left (its `gpu_memory_utilization` is capped at the free
-fraction minus headroom for the scorer's activations).
+(`seer.model.factory.load_policy` builds it). The scorer is loaded first and vLLM gets the GPU
+memory left (its `gpu_memory_utilization` is capped at the free fraction minus headroom for the
+scorer's activations).
 
 Trained directories: vLLM serves merged weights: the directory's `merged/` when training saved it
 (train.save_merged=true), else the scorer's merged model, written once under the model cache
