@@ -20,25 +20,25 @@ import os
 import time
 from pathlib import Path
 
-from seer.config import compose
+from seer.config import InferConfig, compose, settings
 from seer.data.benchmarks import load_benchmark
 from seer.eval.score import score_samples
 from seer.llm.policy import GenerateRequest
 from seer.llm.prompts import STEP_STOP, exploration_prompt
 from seer.sandbox import SandboxPool
-from seer.search.beam import beam_search_samples, settings_from
+from seer.search.beam import beam_search_samples
 from seer.model.factory import load_policy
 
 
 def raw_rate(policy, cfg, problems) -> dict:
     """One batched generate of the search's round-0 request: the engine's rate on these prompts."""
-    s = settings_from(cfg)
+    s = settings(cfg.infer, InferConfig)
     prompts = []
     for p in problems:
         user, prefix = exploration_prompt(p, (), ())
         prompts.append(policy.chat_prompt(user, assistant_prefix=prefix))
     req = GenerateRequest(n=s.b1 * s.b2, temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_step_tokens,
-                          stop=list(STEP_STOP), seed=s.seed)
+                          stop=list(STEP_STOP), seed=s.random_seed)
     t0 = time.perf_counter()
     outs = policy.generate(prompts, req)
     dt = time.perf_counter() - t0
@@ -48,7 +48,7 @@ def raw_rate(policy, cfg, problems) -> dict:
 
 def search_run(policy, cfg, problems, pool) -> dict:
     t0 = time.perf_counter()
-    samples = beam_search_samples(policy, problems, cfg)
+    samples = beam_search_samples(policy, problems, settings(cfg.infer, InferConfig))
     wall = time.perf_counter() - t0
     scores = score_samples(samples, {p.id: p for p in problems}, pool)
     solved = sum(t["correct"] > 0 for t in scores["tasks"].values())
@@ -76,7 +76,7 @@ def main() -> None:
     cfg = compose(base)
     problems = load_benchmark(args.bench, cfg.bench)
     policy = load_policy(cfg, args.model_dir)
-    s = settings_from(cfg)
+    s = settings(cfg.infer, InferConfig)
     res: dict = {"model_dir": args.model_dir, "bench": args.bench, "b1": s.b1, "b2": s.b2,
                  "max_depth": s.max_depth, "max_step_tokens": s.max_step_tokens, "threads": args.threads,
                  "cpu_count": os.cpu_count()}

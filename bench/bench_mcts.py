@@ -26,12 +26,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from seer.config import compose
+from seer.config import ExploreConfig, compose
+from seer.config import settings as settings_of
 from seer.data.jsonl import read_jsonl, write_jsonl
 from seer.data.sources import load_seed
 from seer.model.factory import load_policy
 from seer.sandbox import SandboxPool
-from seer.search.mcts import BatchedMcts, MctsSettings
+from seer.search.mcts import BatchedMcts, step_request
 from seer.stages.explore import exploration_prompt_fn
 
 
@@ -42,8 +43,9 @@ def overrides(args: argparse.Namespace, threads: int) -> list[str]:
 
 
 def mcts_run(policy, pool, cfg, problems, batch: int) -> dict:
-    settings = dataclasses.replace(MctsSettings.from_config(cfg), batch_problems=batch)
-    mcts = BatchedMcts(policy, pool, exploration_prompt_fn(policy, cfg.explore.n_fewshot, cfg.random_seed), settings)
+    settings = dataclasses.replace(settings_of(cfg.explore, ExploreConfig), batch_problems=batch)
+    mcts = BatchedMcts(policy, pool, exploration_prompt_fn(policy, cfg.explore.n_fewshot, cfg.random_seed), settings,
+                       max_context=cfg.model.max_context)
     recs: list[dict] = []
     t0 = time.perf_counter()
     mcts(problems, recs.append)
@@ -56,9 +58,9 @@ def mcts_run(policy, pool, cfg, problems, batch: int) -> dict:
 
 
 def raw_rate(policy, cfg, problems, stop: bool) -> dict:
-    settings = MctsSettings.from_config(cfg)
+    settings = settings_of(cfg.explore, ExploreConfig)
     fn = exploration_prompt_fn(policy, cfg.explore.n_fewshot, cfg.random_seed)
-    req = settings.request(settings.n_children)
+    req = step_request(settings, settings.n_children)
     if not stop:
         req.stop = []
     t0 = time.perf_counter()
@@ -111,7 +113,7 @@ def main() -> None:
     with SandboxPool.from_config(cfg.sandbox) as pool:
         batch = problems[: args.problems]
         warm = exploration_prompt_fn(policy, 1, 0)(batch[0], [])
-        policy.generate([warm], MctsSettings.from_config(cfg).request(1))
+        policy.generate([warm], step_request(settings_of(cfg.explore, ExploreConfig), 1))
         # raw rate before and after the MCTS run: the machine's load drifts (2 shared cores)
         raw = [raw_rate(policy, cfg, batch, stop=True)]
         res["mcts"] = mcts_run(policy, pool, cfg, batch, batch=args.problems)

@@ -21,7 +21,6 @@ prompt per problem, generated one per call vs in one call, greedy), which bounds
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import statistics
@@ -31,12 +30,13 @@ from pathlib import Path
 
 import torch
 
-from seer.config import compose
+from seer.config import ExploreConfig, SraConfig, compose
+from seer.config import settings as settings_of
 from seer.data.sources import load_sra_leetcode
 from seer.model.factory import load_policy
 from seer.llm.hf_backend import cut_at_stop
 from seer.llm.policy import GenerateRequest, Generation, Policy
-from seer.search.sra import BatchedSra, SraSettings
+from seer.search.sra import BatchedSra
 
 
 class OnePromptPerCall:
@@ -106,8 +106,9 @@ class GeneratePerCall(OnePromptPerCall):
         return out
 
 
-def run(policy: Policy, problems: list, settings: SraSettings, seed: int, clock: DecoderClock) -> dict:
-    sra = BatchedSra(policy, settings, seed=seed)
+def run(policy: Policy, problems: list, settings: SraConfig, batch_problems: int, seed: int,
+        clock: DecoderClock) -> dict:
+    sra = BatchedSra(policy, settings, seed=seed, batch_problems=batch_problems)
     recs: list[dict] = []
     before = dict(clock.seconds)
     t0 = time.perf_counter()
@@ -123,7 +124,7 @@ def run(policy: Policy, problems: list, settings: SraSettings, seed: int, clock:
             "ended": sum(r["ended"] for r in recs), "retries": sum(r["stats"]["retries"] for r in recs)}
 
 
-def raw_batching(policy: Policy, problems: list, settings: SraSettings) -> dict:
+def raw_batching(policy: Policy, problems: list, settings: SraConfig) -> dict:
     """The backend's own batching gain on this machine: the evaluation prompts of the problems (one
     step each), generated one per call and then in one call, same request. Bounds what batching
     the search can gain here."""
@@ -164,7 +165,8 @@ def main() -> None:
                    f"explore.sra.max_eval_tokens={args.tokens}", f"explore.sra.max_reflection_tokens={args.tokens}"])
     problems = load_sra_leetcode()[: args.problems]
     policy = load_policy(cfg)
-    settings = SraSettings.from_config(cfg)
+    explore = settings_of(cfg.explore, ExploreConfig)
+    settings = explore.sra
     policy.generate([policy.chat_prompt("Say hi.")], GenerateRequest(max_tokens=4))  # warm-up
     res: dict = {"model": args.model, "problems": len(problems), "iterations": args.iterations,
                  "max_tokens": args.tokens, "n_children": settings.n_children, "threads": args.threads,
@@ -175,7 +177,6 @@ def main() -> None:
         if args.out:
             Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
         return
-    sequential = dataclasses.replace(settings, batch_problems=1)
     clock = DecoderClock(policy.model)
     res["rounds"] = []
     for r in range(args.repeats):
@@ -184,10 +185,10 @@ def main() -> None:
         names = ["batched", "sequential"] + (["authors_engine"] if args.authors_engine else [])
         for name in names if r % 2 == 0 else names[::-1]:
             if name == "batched":
-                pair[name] = run(policy, problems, settings, cfg.random_seed + r, clock)
+                pair[name] = run(policy, problems, settings, explore.batch_problems, cfg.random_seed + r, clock)
             else:
                 loop = OnePromptPerCall(policy) if name == "sequential" else GeneratePerCall(policy)
-                pair[name] = run(loop, problems, sequential, cfg.random_seed + r, clock)
+                pair[name] = run(loop, problems, settings, 1, cfg.random_seed + r, clock)
             print(json.dumps({name: pair[name]}), flush=True)
         for name in names[1:]:
             pair[f"speedup_vs_{name}"] = round(pair["batched"]["nodes_per_s"] / pair[name]["nodes_per_s"], 2)

@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, TypeVar
 
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
@@ -20,6 +20,8 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import ConfigCompositionException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -201,6 +203,12 @@ class InferConfig:
     n_samples: int = 1
     random_seed: int = 0
 
+    def __post_init__(self) -> None:
+        if self.b1 < 1 or self.b2 < 1:
+            raise ValueError(f"infer.b1 and infer.b2 must be >= 1, got {self.b1}, {self.b2}")
+        if self.direct_fraction > 1:
+            raise ValueError(f"infer.direct_fraction must be <= 1 (or < 0 for off), got {self.direct_fraction}")
+
 
 @dataclass
 class ClusterConfig:
@@ -315,6 +323,17 @@ def compose(overrides: list[str] | None = None, conf_dir: str | os.PathLike[str]
         raise ConfigError(_valid_keys_hint(f"{type(cause).__name__}: {cause}")) from None
     OmegaConf.set_readonly(cfg, False)
     return cfg
+
+
+def settings(node: Any, schema: type[T]) -> T:
+    """A composed config group as its schema dataclass (e.g. `settings(cfg.explore, ExploreConfig)`),
+    which is what the algorithms take; building it runs the schema's checks (`__post_init__`)."""
+    if isinstance(node, schema):
+        return node
+    obj = OmegaConf.to_object(node) if isinstance(node, DictConfig) else None
+    if not isinstance(obj, schema):
+        raise ConfigError(f"expected a {schema.__name__} config node, got {type(node).__name__}")
+    return obj
 
 
 def to_container(cfg: DictConfig) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from seer.data.jsonl import read_jsonl, write_jsonl
 from seer.data.schemas import Problem, Tests, TrainPath
 from seer.llm.policy import Generation
 from seer.llm.steps import format_code_step, format_plan_step
-from seer.search.mcts import BatchedMcts, MctsSettings
+from seer.config import ExploreConfig
+from seer.search.mcts import BatchedMcts
 from seer.search.shards import partial_path, run_shard, shard_problems
 from seer.search.tree import Node
 from seer.stages import explore as stages
@@ -45,7 +46,7 @@ class Recorder:
 
     def __call__(self):
         mcts = BatchedMcts(ScriptedPolicy(_script), FakeExecutor(exec_judge), prompt_fn,
-                           MctsSettings(n_children=2, iterations=3, batch_problems=2))
+                           ExploreConfig(n_children=2, iterations=3, batch_problems=2))
 
         def explorer(problems, emit):
             self.asked.append([p.id for p in problems])

@@ -8,7 +8,8 @@ import pytest
 
 from seer.data.schemas import Problem, Tests
 from seer.llm.policy import Generation
-from seer.search.mcts import BatchedMcts, MctsSettings, backup, puct, select_child, select_leaf
+from seer.config import ExploreConfig
+from seer.search.mcts import BatchedMcts, backup, puct, select_child, select_leaf
 from seer.search.tree import Node
 from tests.fakes import FakeExecutor, FakeResult, ScriptedPolicy, exec_judge
 
@@ -110,7 +111,7 @@ def scripted(prompt: str, call: int, j: int) -> Generation:
 def test_scripted_search_expands_the_nodes_puct_predicts():
     policy = ScriptedPolicy(scripted)
     executor = FakeExecutor(exec_judge)
-    settings = MctsSettings(c_puct=1.0, n_children=3, iterations=10, max_depth=3, use_value=True)
+    settings = ExploreConfig(c_puct=1.0, n_children=3, iterations=10, max_depth=3, use_value=True)
     records = []
     BatchedMcts(policy, executor, prompt_fn, settings)([_problem("p")], records.append)
     # worked by hand in the comments of EXPANSIONS' design:
@@ -146,7 +147,7 @@ def _all(n):
 
 def test_one_generate_call_per_round_over_all_live_trees():
     policy = ScriptedPolicy(lambda p, k, j: plan(f"{k}.{j} think"))
-    settings = MctsSettings(n_children=2, iterations=2, max_depth=5, batch_problems=2)
+    settings = ExploreConfig(n_children=2, iterations=2, max_depth=5, batch_problems=2)
     emitted = []
     BatchedMcts(policy, FakeExecutor(exec_judge), prompt_fn, settings)(
         [_problem("p0"), _problem("p1"), _problem("p2")], lambda r: emitted.append(r["problem_id"]))
@@ -159,7 +160,7 @@ def test_one_generate_call_per_round_over_all_live_trees():
 def test_value_head_scores_non_terminal_children():
     policy = ScriptedPolicy(lambda p, k, j: [plan("1. x"), plan("1. y"), code(PASS)][j] if k == 0 else code(FAIL),
                             values=lambda text: 0.5)
-    settings = MctsSettings(n_children=3, iterations=1)
+    settings = ExploreConfig(n_children=3, iterations=1)
     recs = []
     BatchedMcts(policy, FakeExecutor(exec_judge), prompt_fn, settings)([_problem("p")], recs.append)
     root = Node.from_dict(recs[0]["tree"])
@@ -176,7 +177,7 @@ def test_without_value_head_or_use_value_only_terminals_count():
     for policy, use_value in [(ScriptedPolicy(lambda p, k, j: plan("1. x")), True),
                               (ScriptedPolicy(lambda p, k, j: plan("1. x"), values=lambda t: 0.9), False)]:
         recs = []
-        settings = MctsSettings(n_children=2, iterations=1, use_value=use_value)
+        settings = ExploreConfig(n_children=2, iterations=1, use_value=use_value)
         BatchedMcts(policy, FakeExecutor(exec_judge), prompt_fn, settings)([_problem("p")], recs.append)
         root = Node.from_dict(recs[0]["tree"])
         assert root.visits == 0 and all(c.visits == 0 for c in root.children)
@@ -188,9 +189,9 @@ def test_prompt_over_context_is_a_minus_one_terminal():
         return prompt_fn(problem, steps) + " pad" * (100 * len(steps))
 
     policy = ScriptedPolicy(lambda p, k, j: plan(f"1. s{j}"))
-    settings = MctsSettings(n_children=2, iterations=10, max_step_tokens=10, max_context=60)
+    settings = ExploreConfig(n_children=2, iterations=10, max_step_tokens=10)
     recs = []
-    BatchedMcts(policy, FakeExecutor(exec_judge), long_prompt, settings)([_problem("p")], recs.append)
+    BatchedMcts(policy, FakeExecutor(exec_judge), long_prompt, settings, max_context=60)([_problem("p")], recs.append)
     root = Node.from_dict(recs[0]["tree"])
     assert len(policy.calls) == 1  # both children are too long to expand: the tree is done
     assert [(c.terminal, c.reward) for c in root.children] == [("over_length", -1.0)] * 2
@@ -201,7 +202,7 @@ def test_code_goes_to_the_executor_with_the_problem_tests():
     executor = FakeExecutor(exec_judge)
     policy = ScriptedPolicy(lambda p, k, j: code(PASS if j == 0 else FAIL))
     recs = []
-    BatchedMcts(policy, executor, prompt_fn, MctsSettings(n_children=2, iterations=3))([_problem("p")], recs.append)
+    BatchedMcts(policy, executor, prompt_fn, ExploreConfig(n_children=2, iterations=3))([_problem("p")], recs.append)
     assert executor.runs == [PASS, FAIL]
     root = Node.from_dict(recs[0]["tree"])
     assert [(c.reward, c.detail) for c in root.children] == [(1.0, "passed"), (-1.0, "failed")]
@@ -235,7 +236,7 @@ def test_prompts_of_other_trees_are_built_while_the_sandbox_runs():
         return prompt_fn(problem, steps)
 
     policy = ScriptedPolicy(script)
-    BatchedMcts(policy, ex, gated_prompt_fn, MctsSettings(n_children=1, iterations=2))(
+    BatchedMcts(policy, ex, gated_prompt_fn, ExploreConfig(n_children=1, iterations=2))(
         [_problem("slow"), _problem("fast")], lambda r: None)
     ex.pool.shutdown()
     assert ex.opened_in_time == [True]
@@ -248,7 +249,7 @@ def test_terminal_rewards_from_the_real_sandbox():
     policy = ScriptedPolicy(lambda p, k, j: gens[j])
     recs = []
     with SandboxPool(workers=2, timeout=2.0) as pool:
-        BatchedMcts(policy, pool, prompt_fn, MctsSettings(n_children=4, iterations=2))([_problem("p")], recs.append)
+        BatchedMcts(policy, pool, prompt_fn, ExploreConfig(n_children=4, iterations=2))([_problem("p")], recs.append)
     root = Node.from_dict(recs[0]["tree"])
     assert [(c.terminal, c.reward, c.detail) for c in root.children] == [
         ("code", 1.0, "pass"), ("code", -1.0, "fail"), ("code", -1.0, "timeout"), ("code", -1.0, "error")]

@@ -4,7 +4,7 @@ import re
 from seer.data.schemas import Problem, Tests
 from seer.llm.policy import Generation
 from seer.llm.steps import format_code_step, format_plan_step
-from seer.search.mcts import MctsSettings
+from seer.config import ExploreConfig
 from seer.search.perturb import PerturbJob, first_sentence, perturb, plan_job
 from seer.search.refine import RefineJob, Rewrite, parse_rewrite, refine, splice
 from tests.fakes import FakeExecutor, ScriptedPolicy, exec_judge
@@ -69,7 +69,7 @@ def test_perturbation_keeps_only_failing_completions():
 
     policy = ScriptedPolicy(script)
     executor = FakeExecutor(exec_judge)
-    settings = MctsSettings(max_depth=4)
+    settings = ExploreConfig(max_depth=4)
     paths, stats = perturb([job], policy, executor, prompt_fn, settings, n_samples=6, max_per_problem=6,
                            config_hash="h")
     # the search continues under the truncated question; the paths stand under the original one
@@ -90,7 +90,7 @@ def test_perturbation_keeps_only_failing_completions():
 def test_perturbation_caps_negatives_per_problem_and_batches_problems():
     jobs = [PerturbJob(_problem(pid), _problem(pid), [], []) for pid in ("a", "b")]
     policy = ScriptedPolicy(lambda prompt, call, j: code(f"def add(a, b):\n    return {j}"))
-    paths, stats = perturb(jobs, policy, FakeExecutor(exec_judge), prompt_fn, MctsSettings(), n_samples=5,
+    paths, stats = perturb(jobs, policy, FakeExecutor(exec_judge), prompt_fn, ExploreConfig(), n_samples=5,
                            max_per_problem=2)
     assert len(policy.calls) == 1 and len(policy.calls[0][0]) == 2  # one call for both problems
     assert [p.problem_id for p in paths] == ["a", "a", "b", "b"]

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from seer.config import SraConfig
 from seer.data.schemas import Problem, Tests
 from seer.llm.sra_prompts import (
     CRITERIA,
@@ -20,7 +21,6 @@ from seer.llm.sra_prompts import (
 )
 from seer.search.sra import (
     BatchedSra,
-    SraSettings,
     backup,
     best_node,
     reward,
@@ -187,7 +187,7 @@ def make_script(end_at_depth=None, dups=None):
 
 def test_one_generate_call_per_phase_for_all_live_trees():
     policy = ScriptedPolicy(make_script())
-    sra = BatchedSra(policy, SraSettings(iterations=2, n_children=3, batch_problems=3))
+    sra = BatchedSra(policy, SraConfig(iterations=2, n_children=3), batch_problems=3)
     out = []
     sra(_problems(3), out.append)
     # per round: reflect + 3 siblings + evaluate = 5 calls, each over all 3 trees
@@ -211,7 +211,7 @@ def test_one_generate_call_per_phase_for_all_live_trees():
 def test_end_reflection_stops_the_tree_at_that_path():
     policy = ScriptedPolicy(make_script(end_at_depth=1))
     out = []
-    BatchedSra(policy, SraSettings(iterations=5, n_children=2, batch_problems=2))(_problems(2), out.append)
+    BatchedSra(policy, SraConfig(iterations=5, n_children=2), batch_problems=2)(_problems(2), out.append)
     # round 1: root reflection (no steps: <end> ignored) + 2 siblings + evaluation; round 2: the
     # chosen child's reflection says <end>, so nothing more is generated
     assert [kind(p[0]) for p, _ in policy.calls] == ["reflect", "propose", "propose", "evaluate", "reflect"]
@@ -223,7 +223,7 @@ def test_end_reflection_stops_the_tree_at_that_path():
 def test_duplicate_sibling_is_redrawn_at_most_max_retries_times():
     policy = ScriptedPolicy(make_script(dups={"0": (1, 2)}))
     out = []
-    BatchedSra(policy, SraSettings(iterations=1, n_children=3, max_retries=5), seed=0)(_problems(1), out.append)
+    BatchedSra(policy, SraConfig(iterations=1, n_children=3, max_retries=5), seed=0)(_problems(1), out.append)
     kinds = [kind(p[0]) for p, _ in policy.calls]
     # sibling 1 is drawn 3 times (2 duplicates), then sibling 2 once
     assert kinds == ["reflect", "propose", "propose", "propose", "propose", "propose", "evaluate"]
@@ -232,7 +232,7 @@ def test_duplicate_sibling_is_redrawn_at_most_max_retries_times():
 
     policy = ScriptedPolicy(make_script(dups={"0": (1, 100)}))
     out = []
-    BatchedSra(policy, SraSettings(iterations=1, n_children=3, max_retries=5))(_problems(1), out.append)
+    BatchedSra(policy, SraConfig(iterations=1, n_children=3, max_retries=5))(_problems(1), out.append)
     # 1 + 5 draws of sibling 1, all duplicates: it is skipped; sibling 2 then sees one sibling again
     n_prop = sum(kind(p[0]) == "propose" for p, _ in policy.calls)
     assert n_prop == 1 + 6 + 6
@@ -244,7 +244,7 @@ def test_trees_redraw_independently_so_calls_number_the_longest_tree():
     # problem 0 re-draws its 2nd sibling twice, problem 1 its 3rd: each needs 5 draws
     policy = ScriptedPolicy(make_script(dups={"0": (1, 2), "1": (2, 2)}))
     out = []
-    BatchedSra(policy, SraSettings(iterations=1, n_children=3, batch_problems=2))(_problems(2), out.append)
+    BatchedSra(policy, SraConfig(iterations=1, n_children=3), batch_problems=2)(_problems(2), out.append)
     proposals = [prompts for prompts, _ in policy.calls if kind(prompts[0]) == "propose"]
     assert [len(p) for p in proposals] == [2] * 5  # a slot-by-slot schedule would need 7 calls
     assert [[siblings(x) for x in p] for p in proposals][2] == [["p0 d1 s0"], ["p1 d1 s0", "p1 d1 s1"]]
@@ -254,14 +254,14 @@ def test_trees_redraw_independently_so_calls_number_the_longest_tree():
 def test_a_leaf_without_children_is_closed_and_the_tree_finishes():
     policy = ScriptedPolicy(lambda p, c, j: "Analysis: x" if kind(p) == "reflect" else "  \n")
     out = []
-    BatchedSra(policy, SraSettings(iterations=5, n_children=2, max_retries=1))(_problems(1), out.append)
+    BatchedSra(policy, SraConfig(iterations=5, n_children=2, max_retries=1))(_problems(1), out.append)
     assert out[0]["steps"] == [] and out[0]["tree"]["closed"] is True
     assert out[0]["stats"]["iterations"] == 1
 
 
 def test_trees_are_independent_of_their_batch_neighbours():
     alone, together = [], []
-    BatchedSra(ScriptedPolicy(make_script()), SraSettings(iterations=3, batch_problems=1))(_problems(3), alone.append)
-    BatchedSra(ScriptedPolicy(make_script()), SraSettings(iterations=3, batch_problems=3))(_problems(3), together.append)
+    BatchedSra(ScriptedPolicy(make_script()), SraConfig(iterations=3), batch_problems=1)(_problems(3), alone.append)
+    BatchedSra(ScriptedPolicy(make_script()), SraConfig(iterations=3), batch_problems=3)(_problems(3), together.append)
     strip = [{k: v for k, v in r.items() if k != "stats"} for r in alone]
     assert strip == [{k: v for k, v in r.items() if k != "stats"} for r in together]

@@ -3,13 +3,12 @@ import re
 
 import pytest
 
-from seer.config import compose
+from seer.config import SraConfig, compose
 from seer.data.jsonl import read_jsonl, write_jsonl
 from seer.data.schemas import Problem, SchemaError, SftRecord, Tests
 from seer.llm.prompts import cot_prompt
 from seer.llm.sra_prompts import enough_words, sft_turn, strip_code
 from seer.search.shards import partial_path
-from seer.search.sra import SraSettings
 from seer.search.thinking import CotThinking, TotThinking
 from seer.stages import sra as stages
 from tests.fakes import FakeExecutor, ScriptedPolicy, exec_judge
@@ -28,7 +27,7 @@ def _problems(n, tests=TESTS):
 def test_cot_is_one_call_per_batch_and_keeps_the_numbered_plan():
     policy = ScriptedPolicy(lambda p, c, j: " Read it.\n2. Return one.\n```python\ndef one():\n    return 1\n```")
     out = []
-    CotThinking(policy, SraSettings(batch_problems=3), max_tokens=64)(_problems(5), out.append)
+    CotThinking(policy, SraConfig(), batch_problems=3, max_tokens=64)(_problems(5), out.append)
     assert [len(p) for p, _ in policy.calls] == [3, 2]
     assert all(p.endswith("Let's think step by step.\n1.") for p in policy.calls[0][0])
     req = policy.calls[0][1]
@@ -61,7 +60,7 @@ def tot_script(gate_at=None):
 
 def test_tot_level_is_one_proposal_call_and_one_evaluation_call():
     policy = ScriptedPolicy(tot_script())
-    tot = TotThinking(policy, SraSettings(batch_problems=2), depth=3, branching=3, end_gate=8.8)
+    tot = TotThinking(policy, SraConfig(), batch_problems=2, depth=3, branching=3, end_gate=8.8)
     out = []
     tot(_problems(2), out.append)
     assert [kind(p[0]) for p, _ in policy.calls] == ["propose", "evaluate"] * 3
@@ -75,7 +74,7 @@ def test_tot_level_is_one_proposal_call_and_one_evaluation_call():
 def test_tot_stops_at_the_end_gate():
     policy = ScriptedPolicy(tot_script(gate_at=2))
     out = []
-    TotThinking(policy, SraSettings(), depth=4, branching=2, end_gate=8.8)(_problems(1), out.append)
+    TotThinking(policy, SraConfig(), depth=4, branching=2, end_gate=8.8)(_problems(1), out.append)
     assert len(policy.calls) == 4  # two levels, then the gate
     assert out[0]["ended"] is True and out[0]["steps"] == ["p0 d1 c1", "p0 d2 c0"]
 
@@ -91,7 +90,7 @@ def test_tot_redraws_duplicate_candidates():
         return " same\n" if call == 0 else f" other {len(drawn)}\n"
     policy = ScriptedPolicy(script)
     out = []
-    TotThinking(policy, SraSettings(max_retries=2), depth=1, branching=3, end_gate=8.8)(_problems(1), out.append)
+    TotThinking(policy, SraConfig(max_retries=2), depth=1, branching=3, end_gate=8.8)(_problems(1), out.append)
     steps = [c["step"] for c in out[0]["tree"]["children"]]
     assert steps[0] == "same" and len(steps) == 3 and len(set(steps)) == 3
     assert [len(p) for p, _ in policy.calls if kind(p[0]) == "propose"] == [3, 2]

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from seer.config import InferConfig
 from seer.data.schemas import Problem
 from seer.llm.policy import GenerateRequest, Generation, Policy
 from seer.llm.prompts import STEP_STOP, exploration_prompt, value_prefix
@@ -61,26 +62,7 @@ class BeamState:
         return self.k > 0 and bool(self.beam)
 
 
-@dataclass
-class BeamSettings:
-    b1: int = 3
-    b2: int = 4
-    temperature: float = 0.5
-    top_p: float = 1.0
-    max_depth: int = 15
-    max_step_tokens: int = 512
-    use_value: bool = True
-    direct_fraction: float = -1.0
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.b1 < 1 or self.b2 < 1:
-            raise ValueError(f"infer.b1 and infer.b2 must be >= 1, got {self.b1}, {self.b2}")
-        if self.direct_fraction > 1:
-            raise ValueError(f"infer.direct_fraction must be <= 1 (or < 0 for off), got {self.direct_fraction}")
-
-
-def _round_requests(states: Sequence[BeamState], depth: int, policy: Policy, s: BeamSettings
+def _round_requests(states: Sequence[BeamState], depth: int, policy: Policy, s: InferConfig
                     ) -> tuple[list[str], list[tuple[int, Candidate, str]], int]:
     """This round's prompts, who each belongs to (state, parent, forced opener), and samples per prompt.
 
@@ -107,7 +89,7 @@ def _round_requests(states: Sequence[BeamState], depth: int, policy: Policy, s: 
     return prompts, owners, n
 
 
-def beam_search(policy: Policy, problems: Sequence[Problem], s: BeamSettings) -> list[BeamState]:
+def beam_search(policy: Policy, problems: Sequence[Problem], s: InferConfig) -> list[BeamState]:
     if s.use_value and not policy.has_value_head:
         raise ValueError("infer.use_value=true needs a policy-value model (io.model); "
                          "set infer.use_value=false to rank by likelihood")
@@ -116,7 +98,7 @@ def beam_search(policy: Policy, problems: Sequence[Problem], s: BeamSettings) ->
     while any(st.live for st in states):
         prompts, owners, n = _round_requests(states, depth, policy, s)
         req = GenerateRequest(n=n, temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_step_tokens,
-                              stop=list(STEP_STOP), seed=s.seed + depth)
+                              stop=list(STEP_STOP), seed=s.random_seed + depth)
         new: list[tuple[int, Candidate]] = []
         for (i, parent, opener), gens in zip(owners, policy.generate(prompts, req)):
             for g in gens:
@@ -156,7 +138,7 @@ def _child(parent: Candidate, opener: str, g: Generation, depth: int, max_depth:
     return c
 
 
-def _score(policy: Policy, states: Sequence[BeamState], new: list[tuple[int, Candidate]], s: BeamSettings) -> None:
+def _score(policy: Policy, states: Sequence[BeamState], new: list[tuple[int, Candidate]], s: InferConfig) -> None:
     if not s.use_value:
         return
     texts = []
@@ -167,27 +149,19 @@ def _score(policy: Policy, states: Sequence[BeamState], new: list[tuple[int, Can
         c.value = float(v)
 
 
-def _rank_key(c: Candidate, s: BeamSettings) -> float:
+def _rank_key(c: Candidate, s: InferConfig) -> float:
     return c.value if s.use_value else c.mean_logprob
 
 
-def choose_answer(st: BeamState, s: BeamSettings) -> Candidate | None:
+def choose_answer(st: BeamState, s: InferConfig) -> Candidate | None:
     if st.answers:
         return max(st.answers, key=lambda c: _rank_key(c, s))
     with_code = [c for c in st.seen if c.code]
     return max(with_code, key=lambda c: _rank_key(c, s)) if with_code else None
 
 
-def settings_from(cfg: Any) -> BeamSettings:
-    ic = cfg.infer
-    return BeamSettings(b1=ic.b1, b2=ic.b2, temperature=ic.temperature, top_p=ic.top_p, max_depth=ic.max_depth,
-                        max_step_tokens=ic.max_step_tokens, use_value=ic.use_value,
-                        direct_fraction=ic.direct_fraction, seed=ic.random_seed)
-
-
-def beam_search_samples(policy: Policy, problems: Sequence[Problem], cfg: Any) -> list[dict[str, Any]]:
+def beam_search_samples(policy: Policy, problems: Sequence[Problem], s: InferConfig) -> list[dict[str, Any]]:
     """EvalPlus samples with a per-task trace (chosen path, values, direct or CoT)."""
-    s = settings_from(cfg)
     out = []
     for st in beam_search(policy, problems, s):
         ans = choose_answer(st, s)

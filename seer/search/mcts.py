@@ -28,6 +28,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
+from seer.config import ExploreConfig, ModelConfig
 from seer.data.schemas import Problem, Tests
 from seer.llm.policy import GenerateRequest, Generation, Policy
 from seer.llm.solutions import to_solution
@@ -47,29 +48,10 @@ class Executor(Protocol):
     def submit(self, code: str, tests: Tests) -> Future[Any]: ...
 
 
-@dataclass(frozen=True)
-class MctsSettings:
-    c_puct: float = 1.5
-    n_children: int = 5
-    iterations: int = 60
-    max_depth: int = 8
-    temperature: float = 1.0
-    top_p: float = 1.0
-    max_step_tokens: int = 512
-    max_context: int = 2048
-    use_value: bool = True
-    batch_problems: int = 16
-
-    @classmethod
-    def from_config(cls, cfg: Any) -> "MctsSettings":
-        e = cfg.explore
-        return cls(c_puct=e.c_puct, n_children=e.n_children, iterations=e.iterations, max_depth=e.max_depth,
-                   temperature=e.temperature, top_p=e.top_p, max_step_tokens=e.max_step_tokens,
-                   max_context=cfg.model.max_context, use_value=e.use_value, batch_problems=e.batch_problems)
-
-    def request(self, n: int) -> GenerateRequest:
-        return GenerateRequest(n=n, temperature=self.temperature, top_p=self.top_p,
-                               max_tokens=self.max_step_tokens, stop=[STEP_CLOSE])
+def step_request(settings: ExploreConfig, n: int) -> GenerateRequest:
+    """n samples of one reasoning step (stopped at ``</step>``) with the exploration settings."""
+    return GenerateRequest(n=n, temperature=settings.temperature, top_p=settings.top_p,
+                           max_tokens=settings.max_step_tokens, stop=[STEP_CLOSE])
 
 
 def puct(parent: Node, child: Node, c_puct: float) -> float:
@@ -149,10 +131,10 @@ class EngineStats:
 class BatchedMcts:
     """SEER MCTS over many problems; an explorer for ``seer.search.shards.run_shard``."""
 
-    def __init__(self, policy: Policy, executor: Executor, prompt_fn: PromptFn, settings: MctsSettings,
-                 seed: int = 0) -> None:
+    def __init__(self, policy: Policy, executor: Executor, prompt_fn: PromptFn, settings: ExploreConfig,
+                 seed: int = 0, max_context: int = ModelConfig.max_context) -> None:
         self.policy, self.executor, self.prompt_fn = policy, executor, prompt_fn
-        self.settings, self.seed = settings, seed
+        self.settings, self.seed, self.max_context = settings, seed, max_context
         self.use_value = settings.use_value and policy.has_value_head
         self.engine = EngineStats()
 
@@ -188,11 +170,11 @@ class BatchedMcts:
                 break
             prompt = self.prompt_fn(s.problem, leaf.steps())
             n = self.policy.count_tokens(prompt)
-            if n + st.max_step_tokens <= st.max_context:
+            if n + st.max_step_tokens <= self.max_context:
                 s.leaf, s.prompt = leaf, prompt
                 return
             leaf.set_terminal("over_length", -1.0,
-                              f"prompt {n} + step {st.max_step_tokens} > context {st.max_context} tokens")
+                              f"prompt {n} + step {st.max_step_tokens} > context {self.max_context} tokens")
             backup(leaf, -1.0)
             if leaf.parent is not None:
                 leaf.parent.refresh_closed()
@@ -201,7 +183,7 @@ class BatchedMcts:
     def _round(self, live: list[_Search]) -> None:
         st = self.settings
         t0 = time.perf_counter()
-        outs = self.policy.generate([s.prompt for s in live], st.request(st.n_children))
+        outs = self.policy.generate([s.prompt for s in live], step_request(st, st.n_children))
         self.engine.generate_seconds += time.perf_counter() - t0
         self.engine.rounds += 1
         self.engine.sequences += len(live) * st.n_children

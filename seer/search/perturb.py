@@ -18,11 +18,12 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from seer.config import ExploreConfig, ModelConfig
 from seer.data.schemas import Problem, TrainPath
 from seer.llm.policy import Generation, Policy
 from seer.llm.prompts import format_question
 from seer.llm.solutions import to_solution
-from seer.search.mcts import Executor, MctsSettings, PromptFn, child_from_generation
+from seer.search.mcts import Executor, PromptFn, child_from_generation, step_request
 
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
 
@@ -60,8 +61,8 @@ class _Rollout:
 
 
 def perturb(jobs: Sequence[PerturbJob], policy: Policy, executor: Executor, prompt_fn: PromptFn,
-            settings: MctsSettings, n_samples: int, max_per_problem: int,
-            config_hash: str = "") -> tuple[list[TrainPath], dict[str, int]]:
+            settings: ExploreConfig, n_samples: int, max_per_problem: int,
+            config_hash: str = "", max_context: int = ModelConfig.max_context) -> tuple[list[TrainPath], dict[str, int]]:
     """Run the completions of every job; returns the negative paths and counts."""
     stats = {"problems": len(jobs), "completions": 0, "code": 0, "failing": 0, "kept": 0,
              "problems_with_negatives": 0, "over_length": 0}
@@ -70,13 +71,13 @@ def perturb(jobs: Sequence[PerturbJob], policy: Policy, executor: Executor, prom
     live: list[_Rollout] = []
     first = []
     for job in jobs:
-        prompt = _fitting_prompt(policy, prompt_fn, settings, job, [])
+        prompt = _fitting_prompt(policy, prompt_fn, settings, max_context, job, [])
         if prompt is None:
             stats["over_length"] += n_samples
         else:
             first.append((job, prompt))
     if first:
-        outs = policy.generate([p for _, p in first], settings.request(n_samples))
+        outs = policy.generate([p for _, p in first], step_request(settings, n_samples))
         for (job, _), gens in zip(first, outs, strict=True):
             for g in gens:
                 r = _Rollout(job)
@@ -84,7 +85,7 @@ def perturb(jobs: Sequence[PerturbJob], policy: Policy, executor: Executor, prom
     while live:
         batch = []
         for r in live:
-            prompt = _fitting_prompt(policy, prompt_fn, settings, r.job, r.steps)
+            prompt = _fitting_prompt(policy, prompt_fn, settings, max_context, r.job, r.steps)
             if prompt is None:
                 stats["over_length"] += 1
             else:
@@ -92,7 +93,7 @@ def perturb(jobs: Sequence[PerturbJob], policy: Policy, executor: Executor, prom
         live = []
         if not batch:
             break
-        outs = policy.generate([p for _, p in batch], settings.request(1))
+        outs = policy.generate([p for _, p in batch], step_request(settings, 1))
         for (r, _), gens in zip(batch, outs, strict=True):
             _advance(r, gens[0], settings, executor, live, finished)
     stats["completions"] = len(finished)
@@ -118,15 +119,15 @@ def perturb(jobs: Sequence[PerturbJob], policy: Policy, executor: Executor, prom
     return paths, stats
 
 
-def _fitting_prompt(policy: Policy, prompt_fn: PromptFn, settings: MctsSettings, job: PerturbJob,
-                    steps: list[str]) -> str | None:
+def _fitting_prompt(policy: Policy, prompt_fn: PromptFn, settings: ExploreConfig, max_context: int,
+                    job: PerturbJob, steps: list[str]) -> str | None:
     prompt = prompt_fn(job.truncated, job.prefix + steps)
-    if policy.count_tokens(prompt) + settings.max_step_tokens > settings.max_context:
+    if policy.count_tokens(prompt) + settings.max_step_tokens > max_context:
         return None
     return prompt
 
 
-def _advance(r: _Rollout, gen: Generation, settings: MctsSettings, executor: Executor, live: list[_Rollout],
+def _advance(r: _Rollout, gen: Generation, settings: ExploreConfig, executor: Executor, live: list[_Rollout],
              finished: list[_Rollout]) -> None:
     """Add one sampled step to a rollout: run its code, drop it if invalid/too deep, else go on."""
     node = child_from_generation(gen, len(r.job.prefix) + len(r.steps) + 1, settings.max_depth)

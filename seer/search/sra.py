@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from seer.config import ExploreConfig, SraConfig
 from seer.data.schemas import Problem
 from seer.llm.policy import GenerateRequest, Generation, Policy
 from seer.llm.prompts import format_question
@@ -53,31 +54,10 @@ from seer.search.mcts import EngineStats
 from seer.search.tree import Node, best_open_child, descend, iter_nodes
 
 
-@dataclass(frozen=True)
-class SraSettings:
-    c: float = 0.5
-    n_children: int = 3
-    max_retries: int = 5
-    alpha: float = 0.5
-    iterations: int = 5
-    temperature: float = 0.9
-    top_p: float = 0.98
-    max_step_tokens: int = 256
-    max_eval_tokens: int = 128
-    max_reflection_tokens: int = 128
-    batch_problems: int = 16
-
-    @classmethod
-    def from_config(cls, cfg: Any) -> SraSettings:
-        s = cfg.explore.sra
-        return cls(c=s.c, n_children=s.n_children, max_retries=s.max_retries, alpha=s.alpha,
-                   iterations=s.iterations, temperature=s.temperature, top_p=s.top_p,
-                   max_step_tokens=s.max_step_tokens, max_eval_tokens=s.max_eval_tokens,
-                   max_reflection_tokens=s.max_reflection_tokens, batch_problems=cfg.explore.batch_problems)
-
-    def request(self, max_tokens: int, stop: Sequence[str] = (), n: int = 1) -> GenerateRequest:
-        return GenerateRequest(n=n, temperature=self.temperature, top_p=self.top_p, max_tokens=max_tokens,
-                               stop=list(stop))
+def chat_request(settings: SraConfig, max_tokens: int, stop: Sequence[str] = (), n: int = 1) -> GenerateRequest:
+    """One proposal, evaluation or reflection call: SRA samples them all alike."""
+    return GenerateRequest(n=n, temperature=settings.temperature, top_p=settings.top_p, max_tokens=max_tokens,
+                           stop=list(stop))
 
 
 # --- the tree arithmetic ---------------------------------------------------------------------------
@@ -173,8 +153,9 @@ class ChatCalls:
 class BatchedSra:
     """SRA-MCTS over many problems; an explorer for ``seer.search.shards.run_shard``."""
 
-    def __init__(self, policy: Policy, settings: SraSettings, seed: int = 0) -> None:
-        self.settings, self.seed = settings, seed
+    def __init__(self, policy: Policy, settings: SraConfig, seed: int = 0,
+                 batch_problems: int = ExploreConfig.batch_problems) -> None:
+        self.settings, self.seed, self.batch_problems = settings, seed, batch_problems
         self._generate = ChatCalls(policy)
         self.engine = self._generate.engine
         self.nodes = 0  # children created (expanded nodes), for the bench
@@ -183,7 +164,7 @@ class BatchedSra:
         queue = deque(problems)
         live: list[_Tree] = []
         while queue or live:
-            while queue and len(live) < self.settings.batch_problems:
+            while queue and len(live) < self.batch_problems:
                 p = queue.popleft()
                 t = _Tree(p, format_question(p), Node(), random.Random(f"{self.seed}:{p.id}"), time.time())
                 self._prepare(t)
@@ -224,7 +205,7 @@ class BatchedSra:
             return
         st = self.settings
         gens = self._generate([reflection_prompt(t.question, t.leaf.steps()) for t in trees],  # type: ignore[union-attr]
-                              st.request(st.max_reflection_tokens))
+                              chat_request(st, st.max_reflection_tokens))
         for t, g in zip(trees, gens):
             leaf = t.leaf
             assert leaf is not None
@@ -251,7 +232,7 @@ class BatchedSra:
         while pending:
             users = [proposal_prompt(t.question, t.leaf.steps(), t.leaf.meta.get("reflection", ""),  # type: ignore[union-attr]
                                      [c.step for c in t.new]) for t in pending]
-            gens = self._generate(users, st.request(st.max_step_tokens, PROPOSAL_STOP))
+            gens = self._generate(users, chat_request(st, st.max_step_tokens, PROPOSAL_STOP))
             for t, g in zip(pending, gens):
                 leaf = t.leaf
                 assert leaf is not None
@@ -276,7 +257,7 @@ class BatchedSra:
             return
         st = self.settings
         users = [evaluation_prompt(t.question, ch.steps()) for t, ch in items]
-        gens = self._generate(users, st.request(st.max_eval_tokens))
+        gens = self._generate(users, chat_request(st, st.max_eval_tokens))
         for (t, ch), (_, prefix), g in zip(items, users, gens):
             t.tokens += g.n_tokens
             score = parse_evaluation(prefix + g.text)

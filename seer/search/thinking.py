@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from seer.config import ExploreConfig, SraConfig
 from seer.data.schemas import Problem
 from seer.llm.policy import GenerateRequest, Policy
 from seer.llm.prompts import COT_STOP, cot_prompt, format_question
@@ -33,7 +34,7 @@ from seer.llm.sra_prompts import (
     parse_proposal,
     proposal_prompt,
 )
-from seer.search.sra import ChatCalls, SraSettings, best_node, reward
+from seer.search.sra import ChatCalls, best_node, chat_request, reward
 from seer.search.tree import Node, iter_nodes
 
 Emit = Callable[[dict[str, Any]], None]
@@ -46,8 +47,9 @@ def _chunks(items: Sequence[Problem], n: int) -> list[Sequence[Problem]]:
 class CotThinking:
     """One CoT answer per problem; one generate call per ``batch_problems`` problems."""
 
-    def __init__(self, policy: Policy, settings: SraSettings, max_tokens: int) -> None:
-        self.settings, self.max_tokens = settings, max_tokens
+    def __init__(self, policy: Policy, settings: SraConfig, max_tokens: int,
+                 batch_problems: int = ExploreConfig.batch_problems) -> None:
+        self.settings, self.max_tokens, self.batch_problems = settings, max_tokens, batch_problems
         self._generate = ChatCalls(policy)
         self.engine = self._generate.engine
 
@@ -55,7 +57,7 @@ class CotThinking:
         st = self.settings
         req = GenerateRequest(n=1, temperature=st.temperature, top_p=st.top_p, max_tokens=self.max_tokens,
                               stop=list(COT_STOP))
-        for chunk in _chunks(problems, st.batch_problems):
+        for chunk in _chunks(problems, self.batch_problems):
             t0 = time.time()
             parts = [cot_prompt(p) for p in chunk]
             for p, (_, prefix), g in zip(chunk, parts, self._generate(parts, req)):
@@ -87,14 +89,15 @@ class _TotSearch:
 class TotThinking:
     """ToT depth-first search (one child kept per level) over many problems."""
 
-    def __init__(self, policy: Policy, settings: SraSettings, depth: int, branching: int, end_gate: float) -> None:
-        self.policy, self.settings = policy, settings
+    def __init__(self, policy: Policy, settings: SraConfig, depth: int, branching: int, end_gate: float,
+                 batch_problems: int = ExploreConfig.batch_problems) -> None:
+        self.policy, self.settings, self.batch_problems = policy, settings, batch_problems
         self.depth, self.branching, self.end_gate = depth, branching, end_gate
         self._generate = ChatCalls(policy)
         self.engine = self._generate.engine
 
     def __call__(self, problems: Sequence[Problem], emit: Emit) -> None:
-        for chunk in _chunks(problems, self.settings.batch_problems):
+        for chunk in _chunks(problems, self.batch_problems):
             searches = [_TotSearch(p, format_question(p), Node(), time.time()) for p in chunk]
             for s in searches:
                 s.node = s.root
@@ -114,7 +117,7 @@ class TotThinking:
             if not slots:
                 break
             users = [proposal_prompt(s.question, s.node.steps()) for s in slots]  # type: ignore[union-attr]
-            gens = self._generate(users, st.request(st.max_step_tokens, PROPOSAL_STOP))
+            gens = self._generate(users, chat_request(st, st.max_step_tokens, PROPOSAL_STOP))
             again = []
             for s, g in zip(slots, gens):
                 assert s.node is not None
@@ -129,7 +132,7 @@ class TotThinking:
         items = [(s, ch) for s in live for ch in s.new]
         if items:
             users = [evaluation_prompt(s.question, ch.steps()) for s, ch in items]
-            gens = self._generate(users, st.request(st.max_eval_tokens))
+            gens = self._generate(users, chat_request(st, st.max_eval_tokens))
             for (s, ch), (_, prefix), g in zip(items, users, gens):
                 s.tokens += g.n_tokens
                 score = parse_evaluation(prefix + g.text)

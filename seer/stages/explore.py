@@ -13,13 +13,13 @@ from typing import Any, Callable, Iterator
 
 from omegaconf import DictConfig
 
-from seer.config import config_hash
+from seer.config import ExploreConfig, config_hash, settings
 from seer.data.jsonl import iter_jsonl, read_jsonl, write_json, write_jsonl
 from seer.data.schemas import Problem, TrainPath
 from seer.llm.policy import Policy
 from seer.llm.prompts import exploration_prompt, format_question, pick_fewshot
 from seer.search import paths as P
-from seer.search.mcts import BatchedMcts, Executor, MctsSettings, PromptFn
+from seer.search.mcts import BatchedMcts, Executor, PromptFn
 from seer.search.perturb import perturb as run_perturb
 from seer.search.perturb import plan_job as plan_perturb
 from seer.search.refine import plan_job as plan_refine
@@ -64,7 +64,8 @@ def _policy_and_pool(cfg: DictConfig) -> Iterator[tuple[Policy, Executor]]:
 
 def _seer_explorer(cfg: DictConfig, policy: Policy, executor: Executor) -> Explorer:
     prompt_fn = exploration_prompt_fn(policy, cfg.explore.n_fewshot, cfg.random_seed)
-    return BatchedMcts(policy, executor, prompt_fn, MctsSettings.from_config(cfg), seed=cfg.random_seed)
+    return BatchedMcts(policy, executor, prompt_fn, settings(cfg.explore, ExploreConfig), seed=cfg.random_seed,
+                       max_context=cfg.model.max_context)
 
 
 # explore.method -> the builder of its explorer (policy and sandbox pool are opened by the stage)
@@ -159,8 +160,9 @@ def perturb(cfg: DictConfig) -> None:
     jobs = [plan_perturb(_lookup(problems, r, cfg.io.all_pass, i), r["paths"], rng) for i, r in enumerate(records, 1)]
     with _policy_and_pool(cfg) as (policy, pool):
         prompt_fn = exploration_prompt_fn(policy, cfg.explore.n_fewshot, cfg.random_seed)
-        out, stats = run_perturb(jobs, policy, pool, prompt_fn, MctsSettings.from_config(cfg),
-                                 cfg.explore.perturb.n_samples, cfg.explore.perturb.max_per_problem, h)
+        out, stats = run_perturb(jobs, policy, pool, prompt_fn, settings(cfg.explore, ExploreConfig),
+                                 cfg.explore.perturb.n_samples, cfg.explore.perturb.max_per_problem, h,
+                                 max_context=cfg.model.max_context)
     write_jsonl(cfg.io.out, out)
     log.info("perturb: %s", stats)
 

@@ -6,7 +6,7 @@ import time
 
 from omegaconf import DictConfig
 
-from seer.config import config_hash
+from seer.config import InferConfig, config_hash, settings
 from seer.data.jsonl import read_jsonl, write_json, write_jsonl
 from seer.data.schemas import Problem
 from seer.model.factory import load_policy
@@ -29,7 +29,7 @@ def infer(cfg: DictConfig) -> None:
     elif method == "beam":
         from seer.search.beam import beam_search_samples
 
-        samples = beam_search_samples(policy, problems, cfg)
+        samples = beam_search_samples(policy, problems, settings(cfg.infer, InferConfig))
     else:
         raise ValueError(f"infer.method must be direct, cot or beam, got {method!r}")
     h = config_hash(cfg)

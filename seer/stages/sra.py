@@ -21,7 +21,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from seer.config import config_hash
+from seer.config import ExploreConfig, config_hash, settings
 from seer.data.jsonl import iter_jsonl, read_jsonl, write_json, write_jsonl
 from seer.data.schemas import THINKING_METHODS, Problem, SftRecord
 from seer.llm.policy import GenerateRequest, Policy
@@ -37,7 +37,7 @@ from seer.llm.sra_prompts import (
 )
 from seer.search.mcts import Executor
 from seer.search.shards import Explorer, run_shard, shard_problems
-from seer.search.sra import BatchedSra, SraSettings
+from seer.search.sra import BatchedSra
 from seer.search.thinking import CotThinking, TotThinking
 
 log = logging.getLogger(__name__)
@@ -57,13 +57,12 @@ def _method(cfg: DictConfig) -> str:
 
 
 def thinking_explorer(method: str, policy: Policy, cfg: DictConfig) -> Explorer:
-    settings = SraSettings.from_config(cfg)
+    e = settings(cfg.explore, ExploreConfig)
     if method == "sra":
-        return BatchedSra(policy, settings, seed=int(cfg.random_seed))
+        return BatchedSra(policy, e.sra, seed=int(cfg.random_seed), batch_problems=e.batch_problems)
     if method == "cot":
-        return CotThinking(policy, settings, int(cfg.explore.sra.max_answer_tokens))
-    return TotThinking(policy, settings, int(cfg.explore.tot_depth), int(cfg.explore.tot_branching),
-                       float(cfg.explore.sra.end_gate))
+        return CotThinking(policy, e.sra, e.sra.max_answer_tokens, batch_problems=e.batch_problems)
+    return TotThinking(policy, e.sra, e.tot_depth, e.tot_branching, e.sra.end_gate, batch_problems=e.batch_problems)
 
 
 def thinking_data(cfg: DictConfig) -> None:
