@@ -11,6 +11,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from seer.stages import STAGES
+
 # Snakemake resources a stage may set: the five every stage has, then SLURM extras passed through
 # unchanged (see the snakemake-executor-plugin-slurm docs for their meaning)
 CORE_KEYS = ("gpu", "cpus_per_task", "mem_mb", "runtime", "slurm_partition")
@@ -33,8 +35,6 @@ def stage_resources(cfg: Any, stage: str, environ: Mapping[str, str] | None = No
     `slurm_partition` falls back to `cluster.gpu_partition` / `cluster.cpu_partition` by whether the
     stage got GPUs, and is left out when empty (the cluster's default partition).
     """
-    from seer.cli import STAGES
-
     if stage not in STAGES:
         raise ValueError(f"cluster: unknown stage {stage!r}; valid: {', '.join(STAGES)}")
     unknown = sorted(set(cfg.cluster.stages) - set(STAGES))

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from seer.cli import STAGES, main
+from seer.cli import main
+from seer.stages import STAGES
 from seer.config import compose
 from seer.llm.gpu import acquire, claim_local_gpus, lock_dir_for, parse_devices
 

@@ -1,7 +1,7 @@
 """Per-stage resources from the `cluster` config (seer.cluster.stage_resources)."""
 import pytest
 
-from seer.cli import STAGES
+from seer.stages import STAGES
 from seer.cluster import stage_resources
 from seer.config import compose, config_hash
 

@@ -1,0 +1,22 @@
+"""The stage functions `seer <stage>` runs: thin glue from a composed config to the algorithms."""
+
+# stage name -> "module:function" under seer.stages (imported lazily: torch is slow to import)
+STAGES: dict[str, str] = {
+    "seed_data": "data:seed_data",
+    "bench_data": "data:bench_data",
+    "check_data": "data:check_data",
+    "models": "models:prepare",
+    "explore": "explore:explore",
+    "paths": "explore:paths",
+    "perturb": "explore:perturb",
+    "refine": "explore:refine",
+    "stage1_data": "explore:stage1_data",
+    "think2code": "sra:think2code",
+    "thinking_data": "sra:thinking_data",
+    "sft": "sra:sft",
+    "train": "train:train",
+    "direct_samples": "train:direct_samples",
+    "infer": "infer:infer",
+    "score": "score:score",
+    "report": "report:report",
+}
