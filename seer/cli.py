@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if cfg.io.out:
         save_resolved(cfg, cfg.io.out)
-    from seer.llm.gpu import claim_local_gpus
+    from seer.local_gpus import claim_local_gpus
 
     try:
         # local multi-GPU mode (SEER_LOCAL_GPUS): claim this stage's devices before CUDA starts

@@ -2,7 +2,7 @@
 
 One function, read by two callers: the Snakefile (`res(stage)` in workflow/rules/common.smk turns it
 into a rule's `resources:`, which the SLURM executor maps to sbatch flags) and the `seer` CLI (in
-local multi-GPU mode it claims as many devices as its stage's `gpu`, see seer.llm.gpu). Both compose
+local multi-GPU mode it claims as many devices as its stage's `gpu`, see seer.local_gpus). Both compose
 the same config, so they agree on the count without passing it around.
 """
 from __future__ import annotations

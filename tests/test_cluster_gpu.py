@@ -1,4 +1,4 @@
-"""Local multi-GPU placement (seer.llm.gpu) with fake device lists and concurrent processes."""
+"""Local multi-GPU placement (seer.local_gpus) with fake device lists and concurrent processes."""
 from __future__ import annotations
 
 import json
@@ -16,7 +16,7 @@ import pytest
 from seer.cli import main
 from seer.stages import STAGES
 from seer.config import compose
-from seer.llm.gpu import acquire, claim_local_gpus, lock_dir_for, parse_devices
+from seer.local_gpus import acquire, claim_local_gpus, lock_dir_for, parse_devices
 
 
 def test_parse_devices():
@@ -55,7 +55,7 @@ def test_too_few_free_devices_holds_none_while_waiting(tmp_path):
 
 WORKER = textwrap.dedent("""
     import json, sys, time
-    from seer.llm.gpu import acquire
+    from seer.local_gpus import acquire
     lock_dir, want, hold, out = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
     lease = acquire(want, ["0", "1", "2"], lock_dir, timeout=60, poll=0.02)
     start = time.time()
@@ -84,7 +84,7 @@ def test_concurrent_processes_never_share_a_device(tmp_path):
 def test_a_killed_holder_frees_its_device(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
-        from seer.llm.gpu import acquire
+        from seer.local_gpus import acquire
         lease = acquire(1, ["0"], {str(tmp_path)!r})
         print("held", flush=True)
         time.sleep(60)
