@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from seer.eval.report import BENCH_LABELS, Score
+from seer.eval.results import BENCH_LABELS, Score
 from seer.sweep import parse_point_name
 
 

@@ -7,35 +7,14 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
 from seer.data.jsonl import atomic_open
-
-# a seed override in a point name: runs that differ only by it are folded into mean ± std
-_SEED = re.compile(r"(^|,)([\w.]*random_seed)=\d+")
-
-BENCH_LABELS = {"humaneval": "HumanEval", "humaneval_plus": "HumanEval+", "mbpp": "MBPP",
-                "mbppplus": "MBPP+", "lcb": "LiveCodeBench (public)"}
-
-
-@dataclass
-class Score:
-    model: str
-    bench: str
-    point: str
-    pass1: float
-    n_tasks: int
-    cost: dict[str, float]
-    path: Path
-
-    @property
-    def row(self) -> str:
-        return f"{self.model}/{_SEED.sub('', self.point).strip(',') or 'default'}"
+from seer.eval import figures as fg
+from seer.eval.results import BENCH_LABELS, Score
 
 
 def load_scores(paths: Iterable[str | Path]) -> list[Score]:
@@ -116,8 +95,6 @@ def write_report(scores: list[Score], md_path: str | Path, title: str = "Results
         w.writerow(["model", "point", "row", "bench", "pass@1", "n_tasks"])
         for s in sorted(scores, key=lambda s: (s.model, s.point, s.bench)):
             w.writerow([s.model, s.point, s.row, s.bench, f"{s.pass1:.6f}", s.n_tasks])
-    from seer.eval import figures as fg
-
     fig_dir = out_dir / "figures"
     figures = plot_pass1(scores, fig_dir)
     figures += fg.beam_heatmaps(scores, fig_dir)
