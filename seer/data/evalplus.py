@@ -29,7 +29,6 @@ from seer.data.files import read_bundled_jsonl, read_bundled_lines
 from seer.data.jsonl import iter_jsonl
 from seer.data.mbpp import mbpp_question
 from seer.data.schemas import Problem, Tests
-from seer.sandbox.codec import encode
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +99,10 @@ def _atol(atol: float) -> float:
 
 def _call_tests(rec: dict[str, Any], use_plus: bool, prelude: str,
                 convert: Callable[[Args], Args] | None = None) -> Tests:
+    # the sandbox's value format (tuples, sets stay distinct from lists); imported here so that
+    # importing a data loader does not load the sandbox package
+    from seer.sandbox.codec import encode
+
     inputs = list(rec["base_input"]) + (list(rec["plus_input"]) if use_plus else [])
     if convert is not None:
         inputs = [convert(list(i)) for i in inputs]
