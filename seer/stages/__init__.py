@@ -1,4 +1,7 @@
 """The stage functions `seer <stage>` runs: thin glue from a composed config to the algorithms."""
+from __future__ import annotations
+
+from typing import Any
 
 # stage name -> "module:function" under seer.stages (imported lazily: torch is slow to import)
 STAGES: dict[str, str] = {
@@ -20,3 +23,11 @@ STAGES: dict[str, str] = {
     "score": "score:score",
     "report": "report:report",
 }
+
+
+def require_io(cfg: Any, *keys: str) -> None:
+    """Raise naming every `io.<key>` path the stage needs that was not set (the rule passes them)."""
+    missing = [f"io.{k}" for k in keys if not cfg.io[k]]
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        raise ValueError(f"seer {cfg.stage or '<stage>'}: {', '.join(missing)} {verb} required")

@@ -24,14 +24,9 @@ from seer.data.decontam import decontaminate
 from seer.data.jsonl import write_json, write_jsonl
 from seer.data.schemas import Problem
 from seer.data.sources import load_seed
+from seer.stages import require_io
 
 log = logging.getLogger(__name__)
-
-
-def _require_out(cfg: DictConfig, stage: str) -> str:
-    if not cfg.io.out:
-        raise ValueError(f"{stage} needs io.out=<output path>")
-    return str(cfg.io.out)
 
 
 def _full(bench_cfg: DictConfig) -> DictConfig:
@@ -41,7 +36,8 @@ def _full(bench_cfg: DictConfig) -> DictConfig:
 
 
 def seed_data(cfg: DictConfig) -> None:
-    out = _require_out(cfg, "seed_data")
+    require_io(cfg, "out")
+    out = str(cfg.io.out)
     problems = load_seed(cfg.data)
     stats: dict[str, Any] = {"source": cfg.data.source, "loaded": len(problems), "config_hash": config_hash(cfg)}
     if cfg.data.decontaminate and cfg.bench.names:
@@ -62,7 +58,8 @@ def seed_data(cfg: DictConfig) -> None:
 
 
 def bench_data(cfg: DictConfig) -> None:
-    out = _require_out(cfg, "bench_data")
+    require_io(cfg, "out")
+    out = str(cfg.io.out)
     name = cfg.bench.name
     if not name:
         raise ValueError("bench_data needs the benchmark name: bench.name=<humaneval|mbpp|mbppplus|lcb|...>")
@@ -126,7 +123,8 @@ def check_references(problems: list[Problem], pool: Any) -> dict[str, Any]:
 def check_data(cfg: DictConfig) -> None:
     from seer.sandbox import SandboxPool
 
-    out = _require_out(cfg, "check_data")
+    require_io(cfg, "out")
+    out = str(cfg.io.out)
     sources = _check_sources(cfg)
     wanted = str(cfg.io.extra.get("sources", ""))
     names = wanted.replace(",", " ").split() or list(sources)

@@ -26,6 +26,7 @@ from seer.search.refine import plan_job as plan_refine
 from seer.search.refine import refine as run_refine
 from seer.search.shards import Explorer, run_shard, shard_problems
 from seer.search.tree import Node
+from seer.stages import require_io
 from seer.tracking import Tracker
 
 log = logging.getLogger(__name__)
@@ -41,12 +42,6 @@ def exploration_prompt_fn(policy: Policy, n_fewshot: int, seed: int) -> PromptFn
     return fn
 
 
-def _need(cfg: DictConfig, *keys: str) -> None:
-    missing = [k for k in keys if not cfg.io[k]]
-    if missing:
-        raise ValueError(f"stage {cfg.stage or '?'} needs {', '.join('io.' + k for k in missing)}")
-
-
 def _problems(path: str) -> dict[str, Problem]:
     return {p.id: p for p in iter_jsonl(path, Problem.from_dict)}
 
@@ -54,8 +49,8 @@ def _problems(path: str) -> dict[str, Problem]:
 @contextlib.contextmanager
 def _policy_and_pool(cfg: DictConfig) -> Iterator[tuple[Policy, Executor]]:
     # imported here: loading torch and starting workers is only worth it when there is work
-    from seer.sandbox import SandboxPool
     from seer.model.factory import load_policy
+    from seer.sandbox import SandboxPool
 
     policy = load_policy(cfg)  # the base model, or a trained policy-value model (value head: round 2+)
     with SandboxPool.from_config(cfg.sandbox) as pool:
@@ -85,7 +80,7 @@ def _explorer_factory(cfg: DictConfig, stack: contextlib.ExitStack) -> Callable[
 
 def explore(cfg: DictConfig) -> None:
     """One shard: explore the seed problems i with i % explore.shards == shard; resumable."""
-    _need(cfg, "seed", "out")
+    require_io(cfg, "seed", "out")
     problems = shard_problems(read_jsonl(cfg.io.seed, Problem.from_dict), cfg.shard, cfg.explore.shards)
     with contextlib.ExitStack() as stack:
         counts = run_shard(problems, cfg.io.out, config_hash(cfg), _explorer_factory(cfg, stack))
@@ -94,7 +89,7 @@ def explore(cfg: DictConfig) -> None:
 
 def paths(cfg: DictConfig) -> None:
     """Trees of all shards -> training paths, all-pass / all-fail problem lists, stats."""
-    _need(cfg, "trees", "seed", "out", "all_pass", "all_fail", "stats")
+    require_io(cfg, "trees", "seed", "out", "all_pass", "all_fail", "stats")
     stats_out = cfg.io.stats
     # the question as exploration prompts showed it, so training prompts match them token for token
     questions = {pid: format_question(p) for pid, p in _problems(cfg.io.seed).items()}
@@ -148,7 +143,7 @@ def paths(cfg: DictConfig) -> None:
 
 def perturb(cfg: DictConfig) -> None:
     """All-pass problems -> negative paths from perturbed prefixes (augment/perturbed.jsonl)."""
-    _need(cfg, "all_pass", "seed", "out")
+    require_io(cfg, "all_pass", "seed", "out")
     records = read_jsonl(cfg.io.all_pass)
     h = config_hash(cfg)
     if not cfg.explore.perturb.enabled or not records:
@@ -169,7 +164,7 @@ def perturb(cfg: DictConfig) -> None:
 
 def refine(cfg: DictConfig) -> None:
     """All-fail problems -> refined positive paths (augment/refined.jsonl) + stats json."""
-    _need(cfg, "all_fail", "seed", "out", "stats")
+    require_io(cfg, "all_fail", "seed", "out", "stats")
     stats_out = cfg.io.stats
     records = read_jsonl(cfg.io.all_fail)
     h = config_hash(cfg)
@@ -192,7 +187,7 @@ def refine(cfg: DictConfig) -> None:
 
 def stage1_data(cfg: DictConfig) -> None:
     """MCTS paths + perturbed negatives + refined positives, class-balanced -> train/stage1.jsonl."""
-    _need(cfg, "paths", "perturbed", "refined", "out")
+    require_io(cfg, "paths", "perturbed", "refined", "out")
     rows: list[TrainPath] = []
     for src in (cfg.io.paths, cfg.io.perturbed, cfg.io.refined):
         rows += read_jsonl(src, TrainPath.from_dict)

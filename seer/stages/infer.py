@@ -10,13 +10,13 @@ from seer.config import InferConfig, config_hash, settings
 from seer.data.jsonl import read_jsonl, write_json, write_jsonl
 from seer.data.schemas import Problem
 from seer.model.factory import load_policy
+from seer.stages import require_io
 
 log = logging.getLogger(__name__)
 
 
 def infer(cfg: DictConfig) -> None:
-    if not (cfg.io.bench and cfg.io.out):
-        raise ValueError("infer needs io.bench and io.out")
+    require_io(cfg, "bench", "out")
     problems = read_jsonl(cfg.io.bench, Problem.from_dict)
     policy = load_policy(cfg)
     method, ic = cfg.infer.method, cfg.infer

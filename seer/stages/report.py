@@ -4,9 +4,9 @@ from __future__ import annotations
 from omegaconf import DictConfig
 
 from seer.eval.report import load_scores, write_report
+from seer.stages import require_io
 
 
 def report(cfg: DictConfig) -> None:
-    if not cfg.io.scores or not cfg.io.out:
-        raise ValueError("report needs io.scores (a list of eval.json files) and io.out")
+    require_io(cfg, "scores", "out")  # io.scores: the eval.json files of the table
     write_report(load_scores(cfg.io.scores), cfg.io.out, title=f"Results: {cfg.experiment} ({cfg.model.name})")

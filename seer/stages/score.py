@@ -10,13 +10,13 @@ from seer.data.jsonl import read_jsonl, write_json
 from seer.data.schemas import Problem
 from seer.eval.score import score_samples
 from seer.sandbox import SandboxPool
+from seer.stages import require_io
 
 log = logging.getLogger(__name__)
 
 
 def score(cfg: DictConfig) -> None:
-    if not (cfg.io.samples and cfg.io.bench and cfg.io.out):
-        raise ValueError("score needs io.samples, io.bench and io.out")
+    require_io(cfg, "samples", "bench", "out")
     problems = {p.id: p for p in read_jsonl(cfg.io.bench, Problem.from_dict)}
     samples = read_jsonl(cfg.io.samples)
     for i, s in enumerate(samples, 1):

@@ -39,14 +39,9 @@ from seer.search.mcts import Executor
 from seer.search.shards import Explorer, run_shard, shard_problems
 from seer.search.sra import BatchedSra
 from seer.search.thinking import CotThinking, TotThinking
+from seer.stages import require_io
 
 log = logging.getLogger(__name__)
-
-
-def _need(cfg: DictConfig, *keys: str) -> None:
-    missing = [k for k in keys if not cfg.io[k]]
-    if missing:
-        raise ValueError(f"stage {cfg.stage or '?'} needs {', '.join('io.' + k for k in missing)}")
 
 
 def _method(cfg: DictConfig) -> str:
@@ -67,7 +62,7 @@ def thinking_explorer(method: str, policy: Policy, cfg: DictConfig) -> Explorer:
 
 def thinking_data(cfg: DictConfig) -> None:
     """One shard: thinking records for the seed problems i with i % explore.shards == shard; resumable."""
-    _need(cfg, "seed", "out")
+    require_io(cfg, "seed", "out")
     method = _method(cfg)
     problems = shard_problems(read_jsonl(cfg.io.seed, Problem.from_dict), cfg.shard, cfg.explore.shards)
 
@@ -140,7 +135,7 @@ def build_records(items: Sequence[tuple[Problem, str, str]], codes: Sequence[str
 
 def think2code(cfg: DictConfig) -> None:
     """Thinking shards (io.trees) + seed -> SFT records (io.out) + stats (io.stats)."""
-    _need(cfg, "trees", "seed", "out", "stats")
+    require_io(cfg, "trees", "seed", "out", "stats")
     t0 = time.time()
     problems = {p.id: p for p in iter_jsonl(cfg.io.seed, Problem.from_dict)}
     sc = cfg.explore.sra
@@ -189,7 +184,7 @@ def sft(cfg: DictConfig) -> dict[str, Any]:
     from seer.train.sft import sft_examples, sft_train_config
     from seer.train.trainer import Trainer, seed_everything
 
-    _need(cfg, "data", "out")
+    require_io(cfg, "data", "out")
     t0 = time.time()
     records = read_jsonl(cfg.io.data, SftRecord.from_dict)
     if not records:

@@ -26,6 +26,7 @@ from seer.data.schemas import Problem, TrainPath
 from seer.llm.policy import GenerateRequest
 from seer.llm.prompts import STEP_STOP, exploration_prompt, format_question
 from seer.llm.steps import CODE_OPEN, parse_step
+from seer.stages import require_io
 from seer.train.data import read_paths, split_heldout, tokenize_paths
 
 log = logging.getLogger(__name__)
@@ -33,12 +34,6 @@ log = logging.getLogger(__name__)
 # a direct answer is a path whose first step is the code step: open that step after the
 # (empty) exploration prefix
 DIRECT_OPEN = f"{CODE_OPEN}\n```python\n"
-
-
-def _require(cfg: DictConfig, *keys: str) -> None:
-    for k in keys:
-        if not cfg.io[k]:
-            raise ValueError(f"seer {cfg.stage}: io.{k} is required")
 
 
 def checkpoint_dir(out: str | Path) -> Path:
@@ -61,10 +56,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     from seer.tracking import Tracker
     from seer.train.trainer import Trainer, seed_everything
 
-    _require(cfg, "data", "out")
+    require_io(cfg, "data", "out")
     stage = int(cfg.train.stage)
     if stage == 2:
-        _require(cfg, "ref_model")
+        require_io(cfg, "ref_model")
     elif stage != 1:
         raise ValueError(f"train.stage must be 1 or 2, got {stage}")
     out = Path(cfg.io.out)
@@ -174,7 +169,7 @@ def direct_samples(cfg: DictConfig) -> None:
     """Sample, label and mix stage-2 data: `io.samples` = all direct paths, `io.out` = the mix."""
     from seer.model.factory import load_policy
 
-    _require(cfg, "model", "seed", "data", "samples", "out")
+    require_io(cfg, "model", "seed", "data", "samples", "out")
     problems = read_jsonl(cfg.io.seed, Problem.from_dict)
     stage1 = read_paths(cfg.io.data)
     policy = load_policy(cfg, cfg.io.model)  # either backend (vllm on a cluster)
