@@ -61,8 +61,8 @@ class _Rollout:
 
 
 def perturb(jobs: Sequence[PerturbJob], policy: Policy, executor: Executor, prompt_fn: PromptFn,
-            settings: ExploreConfig, n_samples: int, max_per_problem: int,
-            config_hash: str = "", max_context: int = ModelConfig.max_context) -> tuple[list[TrainPath], dict[str, int]]:
+            settings: ExploreConfig, n_samples: int, max_per_problem: int, config_hash: str = "",
+            max_context: int = ModelConfig.max_context) -> tuple[list[TrainPath], dict[str, int]]:
     """Run the completions of every job; returns the negative paths and counts."""
     stats = {"problems": len(jobs), "completions": 0, "code": 0, "failing": 0, "kept": 0,
              "problems_with_negatives": 0, "over_length": 0}

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
@@ -173,44 +172,20 @@ def think2code(cfg: DictConfig) -> None:
 # --- sft -------------------------------------------------------------------------------------------
 def sft(cfg: DictConfig) -> dict[str, Any]:
     """SFT records (io.data) -> a LoRA model directory (io.out) with metrics.json."""
-    import shutil
-
-    from seer.llm.load import resolve_device, torch_dtype
-    from seer.model.backend import as_policy
     from seer.model.policy_value import create_policy_value
-    from seer.stages.train import _file_digest, checkpoint_dir
-    from seer.tracking import Tracker
-    from seer.train.data import split_heldout
+    from seer.stages.train import file_digest, fit_and_save
     from seer.train.sft import sft_examples, sft_train_config
-    from seer.train.trainer import Trainer, seed_everything
 
     require_io(cfg, "data", "out")
     t0 = time.time()
     records = read_jsonl(cfg.io.data, SftRecord.from_dict)
     if not records:
         raise ValueError(f"{cfg.io.data}: no SFT records (did think2code drop everything? see its stats)")
-    out = Path(cfg.io.out)
-    seed_everything(int(cfg.train.random_seed))
-    device = resolve_device(cfg.backend.device)
-    model = create_policy_value(cfg.model.name, cfg.train.lora, cache_dir=cfg.model.cache_dir,
-                                dtype=torch_dtype(cfg.model.dtype, device), device=device)
-    fmt = as_policy(model, device=device, chat_template=cfg.model.chat_template, max_context=cfg.model.max_context,
-                    progress=False)
-    examples = sft_examples(records, fmt, min(int(cfg.train.max_length), int(cfg.model.max_context)))
-    train_set, heldout = split_heldout(examples, float(cfg.train.heldout_fraction), int(cfg.train.random_seed))
-    tcfg = sft_train_config(cfg.train, len(train_set))
-    log.info("sft: %d records -> %d train / %d held-out examples", len(records), len(train_set), len(heldout))
-    tracker = Tracker(cfg, name=f"{cfg.experiment}-sft", out_dir=out)
-    ckpt = checkpoint_dir(out)
-    trainer = Trainer(model, train_set, heldout, tcfg, ckpt_dir=ckpt, device=device, tracker=tracker,
-                      fingerprint=f"{config_hash(cfg)}:sft:{_file_digest(cfg.io.data)}",
-                      progress=bool(cfg.backend.progress))
-    metrics = trainer.fit()
-    tracker.finish()
-    model.save(out, merged=bool(cfg.train.save_merged))
-    metrics.update({"n_records": len(records), "n_train": len(train_set), "n_heldout": len(heldout),
-                    "methods": sorted({r.method for r in records}), "seconds": round(time.time() - t0, 1),
-                    "config_hash": config_hash(cfg)})
-    write_json(out / "metrics.json", metrics)
-    shutil.rmtree(ckpt, ignore_errors=True)
-    return metrics
+    return fit_and_save(
+        cfg, lambda device, dtype: create_policy_value(cfg.model.name, cfg.train.lora, cache_dir=cfg.model.cache_dir,
+                                                       dtype=dtype, device=device),
+        lambda fmt, max_length: sft_examples(records, fmt, max_length),
+        label=f"sft: {len(records)} records", run_name="sft",
+        fingerprint=f"{config_hash(cfg)}:sft:{file_digest(cfg.io.data)}",
+        summary={"n_records": len(records), "methods": sorted({r.method for r in records})}, t0=t0,
+        train_config=lambda n_train: sft_train_config(cfg.train, n_train))

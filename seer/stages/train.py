@@ -16,7 +16,7 @@ import random
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from omegaconf import DictConfig
 
@@ -40,7 +40,7 @@ def checkpoint_dir(out: str | Path) -> Path:
     return Path(f"{out}.ckpt")
 
 
-def _file_digest(path: str | Path) -> str:
+def file_digest(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(1 << 20):
@@ -50,11 +50,7 @@ def _file_digest(path: str | Path) -> str:
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train stage `cfg.train.stage` on `cfg.io.data` into the model directory `cfg.io.out`."""
-    from seer.llm.load import setup_device, torch_dtype
-    from seer.model.backend import as_policy
     from seer.model.policy_value import VALUE_HEAD_FILE, create_policy_value, load_policy_value
-    from seer.tracking import Tracker
-    from seer.train.trainer import Trainer, seed_everything
 
     require_io(cfg, "data", "out")
     stage = int(cfg.train.stage)
@@ -62,38 +58,64 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         require_io(cfg, "ref_model")
     elif stage != 1:
         raise ValueError(f"train.stage must be 1 or 2, got {stage}")
-    out = Path(cfg.io.out)
     t0 = time.time()
     paths = read_paths(cfg.io.data)
     if not paths:
         raise ValueError(f"{cfg.io.data}: no training paths")
     if not any(p.correct for p in paths):
         log.warning("%s: no correct path, so no NLL term; only the value head learns", cfg.io.data)
+
+    def load_model(device: str, dtype: Any) -> Any:
+        if stage == 1:
+            return create_policy_value(cfg.model.name, cfg.train.lora, cache_dir=cfg.model.cache_dir, dtype=dtype,
+                                       device=device)
+        return load_policy_value(cfg.io.ref_model, new_lora=cfg.train.lora, cache_dir=cfg.model.cache_dir,
+                                 dtype=dtype, device=device)
+
+    # a retrained stage-1 model (new value head) must not resume an old stage-2 run
+    ref = file_digest(Path(cfg.io.ref_model) / VALUE_HEAD_FILE) if stage == 2 else ""
+    return fit_and_save(cfg, load_model, lambda fmt, max_length: tokenize_paths(paths, fmt, max_length),
+                        label=f"stage {stage}: {len(paths)} paths", run_name=f"train-stage{stage}",
+                        fingerprint=f"{config_hash(cfg)}:{stage}:{file_digest(cfg.io.data)}:{ref}",
+                        summary={"stage": stage, "n_paths": len(paths)}, t0=t0)
+
+
+def fit_and_save(cfg: DictConfig, load_model: Callable[[str, Any], Any],
+                 make_examples: Callable[[Any, int], list[Any]], *, label: str, run_name: str, fingerprint: str,
+                 summary: dict[str, Any], t0: float, train_config: Callable[[int], Any] | None = None
+                 ) -> dict[str, Any]:
+    """The training run `train` and `sft` share: a policy-value model and its examples -> `io.out`.
+
+    Threads, device and seeds are set up; `load_model(device, dtype)` builds the model and
+    `make_examples(formatter, max_length)` tokenizes the data in the model's prompt format. The
+    held-out split, tracker, checkpointed fit (resumed only under the same `fingerprint`), the model
+    directory and its metrics.json (the fit's metrics + `summary`) are common; checkpoints are
+    removed once the model is saved. `train_config(n_train)` gives the Trainer's settings
+    (default `cfg.train`).
+    """
+    from seer.llm.load import setup_device, torch_dtype
+    from seer.model.backend import as_policy
+    from seer.tracking import Tracker
+    from seer.train.trainer import Trainer, seed_everything
+
+    out = Path(cfg.io.out)
     device = setup_device(cfg.backend)
     seed_everything(int(cfg.train.random_seed))
-    dtype = torch_dtype(cfg.model.dtype, device)
-    if stage == 1:
-        model = create_policy_value(cfg.model.name, cfg.train.lora, cache_dir=cfg.model.cache_dir, dtype=dtype,
-                                    device=device)
-    else:
-        model = load_policy_value(cfg.io.ref_model, new_lora=cfg.train.lora, cache_dir=cfg.model.cache_dir,
-                                  dtype=dtype, device=device)
+    model = load_model(device, torch_dtype(cfg.model.dtype, device))
     fmt = as_policy(model, device=device, chat_template=cfg.model.chat_template, max_context=cfg.model.max_context,
                     progress=False)
-    examples = tokenize_paths(paths, fmt, min(int(cfg.train.max_length), int(cfg.model.max_context)))
+    examples = make_examples(fmt, min(int(cfg.train.max_length), int(cfg.model.max_context)))
     train_set, heldout = split_heldout(examples, float(cfg.train.heldout_fraction), int(cfg.train.random_seed))
-    log.info("stage %d: %d paths -> %d train / %d held-out examples", stage, len(paths), len(train_set), len(heldout))
-    tracker = Tracker(cfg, name=f"{cfg.experiment}-train-stage{stage}", out_dir=out)
-    # a retrained stage-1 model (new value head) must not resume an old stage-2 run
-    ref = _file_digest(Path(cfg.io.ref_model) / VALUE_HEAD_FILE) if stage == 2 else ""
-    fingerprint = f"{config_hash(cfg)}:{stage}:{_file_digest(cfg.io.data)}:{ref}"
+    log.info("%s -> %d train / %d held-out examples", label, len(train_set), len(heldout))
+    tracker = Tracker(cfg, name=f"{cfg.experiment}-{run_name}", out_dir=out)
     ckpt = checkpoint_dir(out)
-    trainer = Trainer(model, train_set, heldout, cfg.train, ckpt_dir=ckpt, device=device, tracker=tracker,
+    tcfg = train_config(len(train_set)) if train_config is not None else cfg.train
+    trainer = Trainer(model, train_set, heldout, tcfg, ckpt_dir=ckpt, device=device, tracker=tracker,
                       fingerprint=fingerprint, progress=bool(cfg.backend.progress))
     metrics = trainer.fit()
     tracker.finish()
     model.save(out, merged=bool(cfg.train.save_merged))
-    metrics.update({"stage": stage, "n_paths": len(paths), "n_train": len(train_set), "n_heldout": len(heldout),
+    metrics.update({**summary, "n_train": len(train_set), "n_heldout": len(heldout),
                     "seconds": round(time.time() - t0, 1), "config_hash": config_hash(cfg)})
     write_json(out / "metrics.json", metrics)
     shutil.rmtree(ckpt, ignore_errors=True)
