@@ -28,7 +28,7 @@ from seer.config import compose
 from seer.data.mbpp import load_mbpp
 from seer.data.schemas import TrainPath
 from seer.llm.steps import format_code_step, format_plan_step
-from seer.model.backend import as_policy
+from seer.model.value_policy import as_policy
 from seer.model.losses import IGNORE
 from seer.model.policy_value import add_lora, create_policy_value
 from seer.train.data import Collator, tokenize_paths

@@ -9,7 +9,7 @@ from train_fixtures import (
     tiny_cfg,
 )
 
-from seer.model.backend import as_policy
+from seer.model.value_policy import as_policy
 from seer.model.factory import load_policy
 from seer.model.losses import IGNORE, kl_sum
 from seer.model.policy_value import META_FILE, PolicyValueModel, create_policy_value, load_policy_value

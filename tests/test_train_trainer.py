@@ -6,7 +6,7 @@ from train_fixtures import (
     tiny_cfg,
 )
 
-from seer.model.backend import as_policy
+from seer.model.value_policy import as_policy
 from seer.model.policy_value import create_policy_value
 from seer.train.data import split_heldout, tokenize_paths
 from seer.train.trainer import Trainer, seed_everything

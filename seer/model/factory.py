@@ -13,7 +13,7 @@ from typing import Any
 from seer.llm.hf_backend import TransformersPolicy
 from seer.llm.load import load_model_and_tokenizer, resolve_model, setup_device, torch_dtype
 from seer.llm.policy import Policy
-from seer.model.backend import as_policy
+from seer.model.value_policy import as_policy
 
 BACKENDS = ("transformers", "vllm")
 

@@ -94,7 +94,7 @@ def fit_and_save(cfg: DictConfig, load_model: Callable[[str, Any], Any],
     (default `cfg.train`).
     """
     from seer.llm.load import setup_device, torch_dtype
-    from seer.model.backend import as_policy
+    from seer.model.value_policy import as_policy
     from seer.tracking import Tracker
     from seer.train.trainer import Trainer, seed_everything
 
