@@ -10,7 +10,7 @@ from seer.llm.prompts import cot_prompt
 from seer.llm.sra_prompts import enough_words, sft_turn, strip_code
 from seer.search.shards import partial_path
 from seer.search.thinking import CotThinking, TotThinking
-from seer.stages import sra as stages
+from seer.stages import thinking as stages
 from tests.fakes import FakeExecutor, ScriptedPolicy, exec_judge
 from tests.test_sra import kind, n_steps
 
