@@ -29,7 +29,7 @@ from seer.data.sources import load_seed, load_sra_leetcode
 from seer.model.factory import load_policy
 from seer.llm.policy import GenerateRequest
 from seer.llm.prompts import STEP_STOP, exploration_prompt, format_question
-from seer.llm.sra_prompts import evaluation_prompt
+from seer.llm.thinking_prompts import evaluation_prompt
 from seer.stages.explore import exploration_prompt_fn
 
 

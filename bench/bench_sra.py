@@ -129,7 +129,7 @@ def raw_batching(policy: Policy, problems: list, settings: SraConfig) -> dict:
     step each), generated one per call and then in one call, same request. Bounds what batching
     the search can gain here."""
     from seer.llm.prompts import format_question
-    from seer.llm.sra_prompts import evaluation_prompt
+    from seer.llm.thinking_prompts import evaluation_prompt
 
     users = [evaluation_prompt(format_question(p), ["Sort the input first."]) for p in problems]
     prompts = [policy.chat_prompt(u, assistant_prefix=a) for u, a in users]

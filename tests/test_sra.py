@@ -7,7 +7,7 @@ import pytest
 
 from seer.config import SraConfig
 from seer.data.schemas import Problem, Tests
-from seer.llm.sra_prompts import (
+from seer.llm.thinking_prompts import (
     CRITERIA,
     DEFAULT_SCORE,
     END,

@@ -7,7 +7,7 @@ from seer.config import SraConfig, compose
 from seer.data.jsonl import read_jsonl, write_jsonl
 from seer.data.schemas import Problem, SchemaError, SftRecord, Tests
 from seer.llm.prompts import cot_prompt
-from seer.llm.sra_prompts import enough_words, sft_turn, strip_code
+from seer.llm.thinking_prompts import enough_words, sft_turn, strip_code
 from seer.search.shards import partial_path
 from seer.search.thinking import CotThinking, TotThinking
 from seer.stages import thinking as stages

@@ -8,7 +8,7 @@ One iteration of one tree:
 - Expansion: ``n_children`` siblings generated one by one; the prompt of sibling k lists siblings
   0..k-1. A duplicate (or empty) proposal is drawn again, at most ``max_retries`` times; after that
   the sibling is skipped. A leaf that gets no child at all is closed.
-- Evaluation: each new child gets a 0-10 self-evaluation (`seer.llm.sra_prompts.parse_evaluation`):
+- Evaluation: each new child gets a 0-10 self-evaluation (`seer.llm.thinking_prompts.parse_evaluation`):
   its reward r and its first visit.
 - Backup: from the leaf to the root, every node gets a visit and
   ``r_p = alpha * r_p + (1 - alpha) * sum(v_c * r_c) / sum(v_c)`` over its children (v = visits).
@@ -38,7 +38,7 @@ from seer.config import ExploreConfig, SraConfig
 from seer.data.schemas import Problem
 from seer.llm.policy import GenerateRequest, Generation, Policy
 from seer.llm.prompts import format_question
-from seer.llm.sra_prompts import (
+from seer.llm.thinking_prompts import (
     END,
     PROPOSAL_STOP,
     evaluation_prompt,

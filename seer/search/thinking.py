@@ -25,7 +25,7 @@ from seer.config import ExploreConfig, SraConfig
 from seer.data.schemas import Problem
 from seer.llm.policy import GenerateRequest, Policy
 from seer.llm.prompts import COT_STOP, cot_prompt, format_question
-from seer.llm.sra_prompts import (
+from seer.llm.thinking_prompts import (
     PROPOSAL_STOP,
     evaluation_prompt,
     is_duplicate,

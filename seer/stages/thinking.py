@@ -26,7 +26,7 @@ from seer.data.schemas import THINKING_METHODS, Problem, SftRecord
 from seer.llm.policy import GenerateRequest, Policy
 from seer.llm.prompts import format_question
 from seer.llm.solutions import _parses, answer_code, to_solution
-from seer.llm.sra_prompts import (
+from seer.llm.thinking_prompts import (
     CODE_PREFIX,
     CODE_STOP,
     code_prompt,
