@@ -103,8 +103,8 @@ def child_from_generation(gen: Generation, depth: int, max_depth: int) -> Node:
 
 
 @dataclass(eq=False)
-class _Search:
-    """One live tree and its bookkeeping."""
+class _LiveTree:
+    """One problem's tree while it is searched, and its bookkeeping."""
 
     problem: Problem
     root: Node
@@ -141,7 +141,7 @@ class BatchedMcts:
     def __call__(self, problems: Sequence[Problem], emit: Callable[[dict[str, Any]], None]) -> None:
         """Search every problem; ``emit`` gets one record per finished tree, as it finishes."""
         queue = deque(problems)
-        live: list[_Search] = []
+        live: list[_LiveTree] = []
         while queue or live:
             while queue and len(live) < self.settings.batch_problems:
                 s = self._start(queue.popleft())
@@ -156,12 +156,12 @@ class BatchedMcts:
                     emit(self._record(s))
             live = [s for s in live if s.leaf is not None]
 
-    def _start(self, problem: Problem) -> _Search:
-        s = _Search(problem, Node(), random.Random(f"{self.seed}:{problem.id}"), time.time())
+    def _start(self, problem: Problem) -> _LiveTree:
+        s = _LiveTree(problem, Node(), random.Random(f"{self.seed}:{problem.id}"), time.time())
         self._prepare(s)
         return s
 
-    def _prepare(self, s: _Search) -> None:
+    def _prepare(self, s: _LiveTree) -> None:
         """Select the next leaf of ``s`` and build its prompt, or mark the tree finished."""
         st = self.settings
         while s.iterations < st.iterations:
@@ -180,7 +180,7 @@ class BatchedMcts:
                 leaf.parent.refresh_closed()
         s.leaf, s.prompt = None, ""
 
-    def _round(self, live: list[_Search]) -> None:
+    def _round(self, live: list[_LiveTree]) -> None:
         st = self.settings
         t0 = time.perf_counter()
         outs = self.policy.generate([s.prompt for s in live], step_request(st, st.n_children))
@@ -224,7 +224,7 @@ class BatchedMcts:
                 self._finish_round(s)
             waiting = [s for s in waiting if s not in ready]
 
-    def _finish_round(self, s: _Search) -> None:
+    def _finish_round(self, s: _LiveTree) -> None:
         for child, fut in s.pending:
             res = fut.result()
             child.reward = 1.0 if res.passed else -1.0
@@ -235,7 +235,7 @@ class BatchedMcts:
         s.leaf.refresh_closed()
         self._prepare(s)
 
-    def _record(self, s: _Search) -> dict[str, Any]:
+    def _record(self, s: _LiveTree) -> dict[str, Any]:
         return {
             "problem_id": s.problem.id,
             "tree": s.root.to_dict(),
