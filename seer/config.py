@@ -188,9 +188,12 @@ class TrainConfig:
     random_seed: int = 0
 
 
+INFER_METHODS = ("direct", "cot", "beam")  # single-shot answers, or SEER's adaptive beam search
+
+
 @dataclass
 class InferConfig:
-    method: str = "beam"  # direct | cot | beam | sample
+    method: str = "beam"  # one of INFER_METHODS
     b1: int = 3
     b2: int = 4
     temperature: float = 0.5
@@ -204,6 +207,8 @@ class InferConfig:
     random_seed: int = 0
 
     def __post_init__(self) -> None:
+        if self.method not in INFER_METHODS:
+            raise ValueError(f"infer.method must be one of {', '.join(INFER_METHODS)}, got {self.method!r}")
         if self.b1 < 1 or self.b2 < 1:
             raise ValueError(f"infer.b1 and infer.b2 must be >= 1, got {self.b1}, {self.b2}")
         if self.direct_fraction > 1:
@@ -279,7 +284,6 @@ class SeerConfig:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     io: IOConfig = field(default_factory=IOConfig)
     sweep: SweepConfig = field(default_factory=lambda: SweepConfig())  # conf/sweep/*.yaml
-    ablation: dict[str, Any] = field(default_factory=dict)
 
 
 cs = ConfigStore.instance()

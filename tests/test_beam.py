@@ -117,3 +117,6 @@ def test_max_depth_and_fallback_to_code_holding_node():
 def test_bad_settings():
     with pytest.raises(ValueError, match="b1"):
         InferConfig(b1=0)
+    # every method the schema accepts is one the infer stage runs, and no other
+    with pytest.raises(ValueError, match="infer.method must be one of direct, cot, beam, got 'sample'"):
+        InferConfig(method="sample")

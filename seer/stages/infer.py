@@ -17,21 +17,20 @@ log = logging.getLogger(__name__)
 
 def infer(cfg: DictConfig) -> None:
     require_io(cfg, "bench", "out")
+    ic = settings(cfg.infer, InferConfig)  # checks infer.method and the beam sizes before the model loads
+    method = ic.method
     problems = read_jsonl(cfg.io.bench, Problem.from_dict)
     policy = load_policy(cfg)
-    method, ic = cfg.infer.method, cfg.infer
     t0 = time.time()
-    if method in ("direct", "cot"):
+    if method == "beam":
+        from seer.search.beam import beam_search_samples
+
+        samples = beam_search_samples(policy, problems, ic)
+    else:
         from seer.eval.single_shot import single_shot
 
         samples = single_shot(policy, problems, method, ic.n_samples, ic.temperature, ic.top_p, ic.max_tokens,
                               ic.random_seed)
-    elif method == "beam":
-        from seer.search.beam import beam_search_samples
-
-        samples = beam_search_samples(policy, problems, settings(cfg.infer, InferConfig))
-    else:
-        raise ValueError(f"infer.method must be direct, cot or beam, got {method!r}")
     h = config_hash(cfg)
     for s in samples:
         s["config_hash"] = h
