@@ -2,6 +2,11 @@
 #   snakemake --cores 2                                   # the embedded quickstart experiment
 #   snakemake --cores 2 --config experiment=cpu_qwen      # another experiment from conf/experiment/
 #   snakemake --cores 2 --config overrides="infer.b1=2"   # extra Hydra overrides for every stage
+from snakemake.utils import min_version
+
+min_version("9.0")  # the storage/executor plugin interface and `workflow.remote_exec` used here
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/explore.smk"

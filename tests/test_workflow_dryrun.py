@@ -48,3 +48,25 @@ def test_typo_in_overrides_fails_the_plan():
            "--config", "overrides=infer.bb1=2"]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
     assert r.returncode != 0 and "bb1" in (r.stdout + r.stderr)
+
+
+def test_unknown_config_key_fails_naming_the_valid_ones():
+    cmd = [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "-d", str(REPO), "-s", str(REPO / "Snakefile"),
+           "--config", "experimnt=ci"]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0 and "unknown key(s) experimnt" in out
+    assert all(f"  {k}: " in out for k in ("experiment", "overrides", "sweep"))
+
+
+def test_every_job_rule_has_a_log():
+    """Every rule that runs a command writes its log (the target rule `all` runs nothing)."""
+    rules = {}
+    for smk in [REPO / "Snakefile", *sorted((REPO / "workflow/rules").glob("*.smk"))]:
+        for block in re.split(r"^(?=(?:rule|checkpoint) )", smk.read_text(), flags=re.M)[1:]:
+            name = re.match(r"(?:rule|checkpoint) (\w+)", block).group(1)
+            body = re.split(r"^\S", block.partition("\n")[2], maxsplit=1, flags=re.M)[0]  # to the next top-level line
+            rules[name] = body
+    jobs = {n: b for n, b in rules.items() if re.search(r"^\s+(shell|run|script):", b, re.M)}
+    assert len(jobs) >= 15 and set(rules) - set(jobs) == {"all"}
+    assert [n for n, b in jobs.items() if not re.search(r"^\s+log:", b, re.M)] == []

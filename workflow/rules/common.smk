@@ -8,6 +8,17 @@ from seer.cluster import stage_resources
 from seer.config import compose
 from seer.sweep import check_keys, expand as expand_sweep, model_suffix, parse_point_name, point_name
 
+# the keys `--config` takes; any other (a typo like experimnt=) would be ignored silently, so it is an error
+CONFIG_KEYS = {
+    "experiment": "conf/experiment/<name>.yaml (default quickstart)",
+    "overrides": 'Hydra overrides for every stage, e.g. overrides="infer.b1=2 explore.c_puct=0.5"',
+    "sweep": "conf/sweep/<name>.yaml: a grid of infer/train points",
+}
+_unknown = sorted(set(config) - set(CONFIG_KEYS))
+if _unknown:
+    raise ValueError(f"--config: unknown key(s) {', '.join(_unknown)}; valid keys:\n"
+                     + "\n".join(f"  {k}: {v}" for k, v in CONFIG_KEYS.items()))
+
 EXP = config.get("experiment", "quickstart")
 OVERRIDES = shlex.split(str(config.get("overrides", "")))
 SWEEP = config.get("sweep", "")  # conf/sweep/<name>.yaml: only shapes the targets, never a stage's config
