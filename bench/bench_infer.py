@@ -1,6 +1,6 @@
 """Adaptive inference: engine utilisation and cost per solved task (issue 6 bench; bench/RESULTS.md).
 
-Engine utilisation: generated tokens/s over a whole value-guided beam search (SEER.md section 5) of
+Engine utilisation: generated tokens/s over a whole value-guided beam search (docs/method.md section 5) of
 N benchmark tasks (generation, step parsing, the value pass, ranking: wall clock) divided by the
 tokens/s of one raw batched `policy.generate` of the same round-0 request (N root prompts x B1*B2
 samples, `</step>` stop) in the same process, measured before and after the search.

@@ -97,7 +97,7 @@ class RefineConfig:
 
 @dataclass
 class SraConfig:
-    """SRA-MCTS (SEER.md section 6) and the thinking -> code step shared with the CoT/ToT baselines."""
+    """SRA-MCTS (docs/method.md section 6) and the thinking -> code step shared with the CoT/ToT baselines."""
 
     c: float = 0.5  # UCT exploration constant
     n_children: int = 3  # siblings per expansion, generated one by one

@@ -1,4 +1,4 @@
-"""The step format parser (SEER.md section 1): property tests and the malformed cases."""
+"""The step format parser (docs/method.md section 1): property tests and the malformed cases."""
 import ast
 
 from hypothesis import given, settings

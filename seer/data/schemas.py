@@ -125,7 +125,7 @@ THINKING_METHODS: tuple[str, ...] = ("sra", "cot", "tot")
 
 @dataclass
 class SftRecord:
-    """One SFT example of thinking data (SRA-MCTS and its CoT/ToT baselines, SEER.md section 6):
+    """One SFT example of thinking data (SRA-MCTS and its CoT/ToT baselines, docs/method.md section 6):
     the (question, thinking, code) triple and the chat turn it trains, ``prompt`` (the user
     message) -> ``response`` (the assistant text: thinking, then the code block). ``passed`` is
     whether the code passed the seed tests (None when they were not run)."""

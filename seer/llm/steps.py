@@ -1,4 +1,4 @@
-"""The step format of SEER.md section 1 and its parser.
+"""The step format of docs/method.md section 1 and its parser.
 
 A step is ``<step>\\nN. text\\n</step>``; the final step wraps code:
 ``<step>\\n<code>\\n```python\\n...\\n```\\n</code>\\n</step>``. A step holding ``<code>`` is

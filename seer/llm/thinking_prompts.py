@@ -1,4 +1,4 @@
-"""Prompts and output parsers of SRA-MCTS (SEER.md section 6) and its CoT/ToT baselines.
+"""Prompts and output parsers of SRA-MCTS (docs/method.md section 6) and its CoT/ToT baselines.
 
 The wording is ours; the structure follows the SRA-MCTS authors' code (DIRECT-BIT/SRA-MCTS):
 - proposal: one next reasoning step in natural language, guided by the reflection on the steps so

@@ -1,4 +1,4 @@
-"""The loss terms of SEER.md section 4, as sums plus counts.
+"""The loss terms of docs/method.md section 4, as sums plus counts.
 
 Each term returns ``(sum, count)`` so a trainer can normalise by the count of a whole
 gradient-accumulation group (token-level means that do not depend on how the group is split):

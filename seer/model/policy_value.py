@@ -1,4 +1,4 @@
-"""The policy-value model of SEER.md section 4: a causal LM (+ LoRA) and a linear value head.
+"""The policy-value model of docs/method.md section 4: a causal LM (+ LoRA) and a linear value head.
 
 The value of a text is ``tanh(head(h))`` where ``h`` is the LM's last hidden state (after the final
 norm) at the text's last token. The head is tiny and always kept in float32.

@@ -1,4 +1,4 @@
-"""Adaptive inference: value-guided step beam search (SEER.md section 5, Algorithm 1).
+"""Adaptive inference: value-guided step beam search (docs/method.md section 5, Algorithm 1).
 
 Round 0 samples ``b1 * b2`` first steps from the root (some are direct code steps, some plans);
 later rounds sample ``b2`` continuations of every kept node. All new candidates are scored with

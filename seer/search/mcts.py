@@ -1,4 +1,4 @@
-"""SEER's MCTS over reasoning steps (SEER.md section 2), batched across trees.
+"""SEER's MCTS over reasoning steps (docs/method.md section 2), batched across trees.
 
 One iteration of one tree:
 - Selection: from the root, descend by PUCT over children that are neither terminal nor closed,

@@ -1,4 +1,4 @@
-"""From finished trees to training paths (SEER.md section 3, first part).
+"""From finished trees to training paths (docs/method.md section 3, first part).
 
 Per problem: enumerate the root-to-leaf paths that end in an executed code step (each step's
 target is its node's Q), drop malformed ones and correct ones whose code uses ``random.``,

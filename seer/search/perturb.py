@@ -1,4 +1,4 @@
-"""Path perturbation (SEER.md section 3): negatives for problems whose paths all pass.
+"""Path perturbation (docs/method.md section 3): negatives for problems whose paths all pass.
 
 For each such problem: pick one of its correct paths and a random cut, keep the steps before the
 cut (0 .. all plan steps), truncate the question to its first sentence, and continue from the kept

@@ -1,4 +1,4 @@
-"""Path refinement (SEER.md section 3): positives for problems whose paths all fail (or are none).
+"""Path refinement (docs/method.md section 3): positives for problems whose paths all fail (or are none).
 
 The base model sees the question, one incorrect path and the reference solution, names the first
 wrong step N and rewrites the path from N on. The result is ``incorrect[:N-1]`` + the rewritten

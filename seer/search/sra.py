@@ -1,4 +1,4 @@
-"""SRA-MCTS (SEER.md section 6): self-evaluated MCTS over natural-language reasoning steps, batched.
+"""SRA-MCTS (docs/method.md section 6): self-evaluated MCTS over natural-language reasoning steps, batched.
 
 One iteration of one tree:
 - Selection: from the root, greedy descent by UCT ``r + c * sqrt(ln N / n)`` over children that are

@@ -1,4 +1,4 @@
-"""The thinking-data baselines of SRA-MCTS (SEER.md section 6), batched across problems.
+"""The thinking-data baselines of SRA-MCTS (docs/method.md section 6), batched across problems.
 
 - CoT: one "Let's think step by step" answer per problem (`seer.llm.prompts.cot_prompt`, the same
   plan-then-code prompt the CoT inference uses); its numbered plan is the thinking (code is cut

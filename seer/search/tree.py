@@ -1,4 +1,4 @@
-"""Search trees over reasoning steps (SEER.md section 1-2): nodes, paths, lossless json.
+"""Search trees over reasoning steps (docs/method.md section 1-2): nodes, paths, lossless json.
 
 A node holds the step that led to it (the root holds none), the policy prior of that step, the
 visit count and value sum that MCTS backs up, and — once it is terminal — its kind and reward.

@@ -1,4 +1,4 @@
-"""Stages of the thinking-data baselines (SEER.md section 6): thinking_data, think2code, sft.
+"""Stages of the thinking-data baselines (docs/method.md section 6): thinking_data, think2code, sft.
 
 - `thinking_data`: one shard of seed problems -> thinking records by ``explore.method`` (sra: SRA-MCTS,
   cot, tot), sharded and resumable like SEER's explore stage (`seer.search.shards`).

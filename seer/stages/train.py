@@ -1,4 +1,4 @@
-"""`seer train` (both stages) and `seer direct_samples` (stage-2 data), SEER.md section 4.
+"""`seer train` (both stages) and `seer direct_samples` (stage-2 data), docs/method.md section 4.
 
 - `train`: stage 1 (`train.stage=1`) trains a fresh LoRA + value head on `io.data`; stage 2
   (`train.stage=2`) merges the stage-1 model `io.ref_model` and trains a new LoRA on it, with the

@@ -2,7 +2,7 @@
 
 One example is one reasoning path (a `train/stage1.jsonl` or `train/stage2.jsonl` record):
 prompt = the chat prompt of the exploration prompt's user message (zero-shot) for the question,
-response = the steps joined by newlines (`TrainPath.response()`, the exploration state text) + EOS. Two kinds of targets (SEER.md section 4):
+response = the steps joined by newlines (`TrainPath.response()`, the exploration state text) + EOS. Two kinds of targets (docs/method.md section 4):
 
 - NLL labels on the response tokens of correct paths only (reward > 0);
 - a value target Q on the LAST token of each step, masked where the record's q-value is None.

@@ -1,4 +1,4 @@
-"""SFT on thinking data (SEER.md section 6) through the policy-value trainer, value loss off.
+"""SFT on thinking data (docs/method.md section 6) through the policy-value trainer, value loss off.
 
 An adapter, not a second trainer: each `SftRecord` becomes a `seer.train.data.Example` with the
 NLL target on its response and no value targets (no step ends), and the training settings of

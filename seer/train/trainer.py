@@ -1,4 +1,4 @@
-"""The training loop of both SEER stages (SEER.md section 4).
+"""The training loop of both SEER stages (docs/method.md section 4).
 
 loss = nll_weight * NLL(correct paths' response tokens)
      + beta * MSE(value at each step's last token, Q)            (masked where Q is None)

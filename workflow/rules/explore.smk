@@ -1,4 +1,4 @@
-# Exploration (SEER.md sections 2-3): MCTS over K shards, paths, perturbation, refinement, stage-1 data.
+# Exploration (docs/method.md sections 2-3): MCTS over K shards, paths, perturbation, refinement, stage-1 data.
 # A shard job appends each finished tree to explore/trees/shard-k.partial.jsonl; killed and rerun
 # (`--rerun-incomplete`), it skips those problems and writes shard-k.jsonl.gz when all are done.
 # Resources (GPUs, memory, runtime) per stage: the `cluster` config, see res() in common.smk.

@@ -1,4 +1,4 @@
-# Inference: baselines on the base model; adaptive beam search (SEER.md section 5) with trained
+# Inference: baselines on the base model; adaptive beam search (docs/method.md section 5) with trained
 # models at every sweep point. Paths: infer/<model>/<bench>/<point>/samples.jsonl, where <model> is
 # base, stage1, stage2 or stage2@<train point> and <point> a method or an inference sweep point.
 rule infer_base:

@@ -1,4 +1,4 @@
-# Thinking-data baselines (SEER.md section 6): for each method m of THINKING (sra = SRA-MCTS, cot,
+# Thinking-data baselines (docs/method.md section 6): for each method m of THINKING (sra = SRA-MCTS, cot,
 # tot), thinking over K shards -> think2code (SFT triples) -> SFT (LoRA, value loss off) -> CoT
 # inference -> score. Methods: explore.sra.methods, plus explore.method when it is one of them.
 # A thinking shard is resumable like an explore shard (thinking/m/shard-k.partial.jsonl).

@@ -1,4 +1,4 @@
-# Training (SEER.md section 4): stage 1 on the explored paths, direct samples from the stage-1
+# Training (docs/method.md section 4): stage 1 on the explored paths, direct samples from the stage-1
 # model, stage 2 (new LoRA, KL to stage 1) on the mix. A model is a directory (adapter + value head
 # + metrics.json + config.yaml); checkpoints sit beside it in <dir>.ckpt/ until it is finished, so a
 # killed training job resumes. Resources per stage: the `cluster` config, see res() in common.smk.
