@@ -1,13 +1,14 @@
-"""A trained policy-value directory as a `Policy` of the transformers backend, with `value()`.
+"""A policy-value model as a `Policy` of the transformers backend, with `value()`.
 
-The adapter is merged into the base (no LoRA cost at generation time) and the value head becomes
-the backend's `value_fn`, so `has_value_head` is True and `value(texts)` reads the head at each
-text's final token — what MCTS round 2 and adaptive inference need.
+The value head becomes the backend's `value_fn`, so `has_value_head` is True and `value(texts)`
+reads the head at each text's final token — what MCTS round 2 and adaptive inference need.
+`seer.model.factory.load_policy` loads trained directories merged (no LoRA cost at generation
+time) through this; training wraps its model in it to format prompts exactly as inference does.
 """
 from __future__ import annotations
 
 from seer.llm.hf_backend import TransformersPolicy
-from seer.model.policy_value import PolicyValueModel, load_policy_value
+from seer.model.policy_value import PolicyValueModel
 
 
 def as_policy(model: PolicyValueModel, *, device: str = "cpu", batch_size: int = 32, seed: int = 0,
