@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from seer import progress
 from seer.data.schemas import Problem
 from seer.llm.policy import GenerateRequest, Generation, Policy
 from seer.llm.prompts import STEP_STOP, exploration_prompt, value_prefix
@@ -143,6 +144,7 @@ def beam_search(policy: Policy, problems: Sequence[Problem], s: BeamSettings) ->
             st.beam = kept
             st.depth = depth + 1
         depth += 1
+        progress.set_done(sum(not st.live for st in states), rounds=1, nodes=len(new))
     return states
 
 

@@ -28,6 +28,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
+from seer import progress
 from seer.data.schemas import Problem, Tests
 from seer.llm.policy import GenerateRequest, Generation, Policy
 from seer.llm.solutions import to_solution
@@ -241,6 +242,8 @@ class BatchedMcts:
             for s in ready:
                 self._finish_round(s)
             waiting = [s for s in waiting if s not in ready]
+        progress.add(rounds=1, nodes=len(live) * st.n_children)
+        progress.gauge(open=len(live))
 
     def _finish_round(self, s: _Search) -> None:
         for child, fut in s.pending:
@@ -248,6 +251,7 @@ class BatchedMcts:
             child.reward = 1.0 if res.passed else -1.0
             child.detail = str(res.status)
             backup(child, child.reward)
+        progress.add(correct=sum(child.reward > 0 for child, _ in s.pending))
         s.pending.clear()
         assert s.leaf is not None
         s.leaf.refresh_closed()

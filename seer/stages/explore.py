@@ -26,7 +26,7 @@ from seer.search.refine import plan_job as plan_refine
 from seer.search.refine import refine as run_refine
 from seer.search.shards import Explorer, run_shard, shard_problems
 from seer.search.tree import Node
-from seer.tracking import Tracker
+from seer.tracking import Tracker, track_rounds
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,8 @@ def explore(cfg: DictConfig) -> None:
     """One shard: explore the seed problems i with i % explore.shards == shard; resumable."""
     _need(cfg, "seed", "out")
     problems = shard_problems(read_jsonl(cfg.io.seed, Problem.from_dict), cfg.shard, cfg.explore.shards)
-    with contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack, \
+            track_rounds(cfg, f"{cfg.experiment}-explore-shard{cfg.shard}", Path(cfg.io.out).parent):
         counts = run_shard(problems, cfg.io.out, config_hash(cfg), _explorer_factory(cfg, stack))
     log.info("explore shard %d/%d: %s", cfg.shard, cfg.explore.shards, counts)
 

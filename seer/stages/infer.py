@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from omegaconf import DictConfig
 
+from seer import progress
 from seer.config import config_hash
 from seer.data.jsonl import read_jsonl, write_json, write_jsonl
 from seer.data.schemas import Problem
 from seer.stages.common import load_policy
+from seer.tracking import track_rounds
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +32,9 @@ def infer(cfg: DictConfig) -> None:
     elif method == "beam":
         from seer.search.beam import beam_search_samples
 
-        samples = beam_search_samples(policy, problems, cfg)
+        with progress.task("problems", len(problems)), \
+                track_rounds(cfg, f"{cfg.experiment}-infer-beam", Path(cfg.io.out).parent):
+            samples = beam_search_samples(policy, problems, cfg)
     else:
         raise ValueError(f"infer.method must be direct, cot or beam, got {method!r}")
     h = config_hash(cfg)
