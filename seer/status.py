@@ -82,8 +82,9 @@ def plan(workdir: Path, config: dict[str, str], snakefile: Path = REPO / "Snakef
             for group in dag.toposorted():
                 for j in group:
                     level[j] = 1 + max((level[d] for d in dag.dependencies[j]), default=-1)
+            # a target rule without outputs (`all`) runs nothing
             return [Job(j.rule.name, [str(f) for f in j.output], [str(f) for f in j.log], not dag.needrun(j),
-                        level[j]) for j in dag.jobs]
+                        level[j]) for j in dag.jobs if j.output]
     finally:
         os.chdir(cwd)  # the API changes into the workdir
 
@@ -126,7 +127,8 @@ def classify(job: Job, workdir: Path, incomplete: set[str], every_s: float, now:
     age = now - log.stat().st_mtime
     progress = [ln for ln in lines if TAG in ln]
     last = progress[-1][progress[-1].index(TAG):] if progress else ""
-    tail = [ln for ln in lines if ln.strip()][-TAIL_LINES:]
+    # the job's own last words, then where its progress stood
+    tail = [ln for ln in lines if ln.strip() and TAG not in ln][-TAIL_LINES:] + ([last] if last else [])
     parsed = parse_line(last) if last else None
     if (parsed and parsed.body.endswith(", failed")) or any(_is_error(ln) for ln in lines):
         return JobState(job, "failed", last, age, "failed", tail)
@@ -183,10 +185,10 @@ def status(workdir: Path, config: dict[str, str], now: float | None = None) -> t
 
     from seer.config import compose
 
+    now = time.time() if now is None else now  # the state as of the command's start
     exp = config.get("experiment", "quickstart")
     cfg = compose([f"experiment={exp}", *shlex.split(str(config.get("overrides", "")))])
     jobs = plan(workdir, config)
-    now = time.time() if now is None else now
     incomplete = incomplete_outputs(workdir)
     states = [classify(j, workdir, incomplete, float(cfg.progress.every_s), now) for j in jobs]
     title = (f"seer status: experiment {exp} ({workdir / cfg.results_root / exp}) at "

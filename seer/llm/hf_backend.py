@@ -273,7 +273,6 @@ class TransformersPolicy:
             return self._generate_batch([encoded[i] for i, _ in chunk], req, seed=call_seed + 7919 * k)
 
         gens = self._run_batched(rows, run, desc="generate")
-        progress.add(tokens=sum(g.n_tokens for g in gens))
         for (i, j), g in zip(rows, gens):
             results[i][j] = g
         return results  # type: ignore[return-value]
@@ -384,6 +383,7 @@ class TransformersPolicy:
                 done[r] = stops(tokens[r])
                 if not done[r]:
                     keep.append(b)
+            progress.add(tokens=len(live))  # live tok/s in the log while a long batch decodes
             if not keep or step == max_new - 1:
                 break
             if len(keep) < len(live):
