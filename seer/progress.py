@@ -146,9 +146,11 @@ def _quiet_third_party() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    for cat in (FutureWarning, DeprecationWarning, UserWarning):
-        for mod in ("transformers", "torch", "peft", "huggingface_hub", "accelerate"):
-            warnings.filterwarnings("ignore", category=cat, module=rf"{mod}(\.|$)")
+    # deprecations say nothing about the run (a library warns from its callers' frames too)
+    for cat in (FutureWarning, DeprecationWarning):
+        warnings.filterwarnings("ignore", category=cat)
+    for mod in ("transformers", "torch", "peft", "huggingface_hub", "accelerate"):
+        warnings.filterwarnings("ignore", category=UserWarning, module=rf"{mod}(\.|$)")
     for name in ("transformers", "peft", "accelerate", "huggingface_hub", "datasets", "httpx", "filelock"):
         logging.getLogger(name).setLevel(logging.ERROR)
     with contextlib.suppress(ImportError):

@@ -12,7 +12,8 @@ it reads is on the shared filesystem):
   - no log (or the log of a finished earlier run): *waiting* (blocked on inputs or queued);
   - a log whose last `[progress]` line ends in `failed`, or that holds a traceback or
     `error:` line: *failed*;
-  - a log written to within `stale_after(every_s)` seconds: *running*;
+  - a log written to within `stale_after(every_s)` seconds (`STARTUP_S` before its first
+    `[progress]` line): *running*;
   - an older log with no end: *failed*, as killed (a job killed with its node, or by SIGKILL,
     writes nothing more; Snakemake's incomplete marker for its output says it never finished).
 
@@ -35,12 +36,17 @@ from seer.progress import TAG, fmt_duration, parse_line
 REPO = Path(__file__).resolve().parent.parent
 TAIL_LINES = 8
 STATES = ("done", "running", "failed", "waiting")
+# a job writes its first line once Python, torch and the config are loaded: up to a minute or two
+# on a busy node, so a log without any [progress] line yet is given this long
+STARTUP_S = 120.0
 
 
-def stale_after(every_s: float) -> float:
-    """Seconds without a log line after which a job counts as stopped: three missed ticks, and some
-    slack for a slow shared filesystem."""
-    return 3 * every_s + 5 if every_s > 0 else float("inf")
+def stale_after(every_s: float, started: bool = True) -> float:
+    """Seconds without a log line after which a job counts as stopped: three missed ticks and some
+    slack for a slow shared filesystem (`started`: it has written a progress line)."""
+    if every_s <= 0:
+        return float("inf")
+    return 3 * every_s + 5 if started else max(3 * every_s + 5, STARTUP_S)
 
 
 @dataclass
@@ -134,7 +140,7 @@ def classify(job: Job, workdir: Path, incomplete: set[str], every_s: float, now:
         return JobState(job, "failed", last, age, "failed", tail)
     if parsed and parsed.body.endswith(", done"):
         return JobState(job, "waiting", note="outdated: will rerun")
-    if age <= stale_after(every_s):
+    if age <= stale_after(every_s, started=bool(progress)):
         return JobState(job, "running", last, age)
     marked = any(o in incomplete for o in job.outputs)
     why = "output marked incomplete by Snakemake" if marked else "no output"
@@ -167,7 +173,8 @@ def render(states: Sequence[JobState], title: str) -> str:
     if running:
         rows += ["", "running:"]
         for s in running:
-            line = s.progress.removeprefix(TAG).strip() or "started, no progress line yet"
+            parsed = parse_line(s.progress) if s.progress else None
+            line = parsed.body if parsed else "started, no progress line yet"
             rows.append(f"  {_job_name(s.job)}: {line}  ({fmt_duration(s.age_s)} ago)")
     failed = [s for s in states if s.state == "failed"]
     if failed:
@@ -191,8 +198,10 @@ def status(workdir: Path, config: dict[str, str], now: float | None = None) -> t
     jobs = plan(workdir, config)
     incomplete = incomplete_outputs(workdir)
     states = [classify(j, workdir, incomplete, float(cfg.progress.every_s), now) for j in jobs]
-    title = (f"seer status: experiment {exp} ({workdir / cfg.results_root / exp}) at "
-             f"{time.strftime('%H:%M:%S', time.localtime(now))}")
+    where = Path(cfg.results_root) / exp
+    if workdir != Path.cwd().resolve():
+        where = workdir / where
+    title = f"seer status: experiment {exp} ({where}) at {time.strftime('%H:%M:%S', time.localtime(now))}"
     return render(states, title), states
 
 

@@ -156,7 +156,7 @@ def test_seer_status_on_a_partly_finished_run(tmp_path, tiny_model_dir):
         assert _row(st.stdout, "seed_data") == [1, 0, 0, 0]
         assert _row(st.stdout, "explore") == [0, 1, 0, 1]
         assert _row(st.stdout, "paths") == [0, 0, 0, 1]
-        assert re.search(rf"^running:\n  explore/shard-{caught}: explore shard-{caught}: \d+/\d+ trees, .*eta \d+s",
+        assert re.search(rf"^running:\n  explore/shard-{caught}: \d+/\d+ trees, .*eta \d+s",
                          st.stdout, re.M), st.stdout
     finally:
         os.killpg(run.pid, signal.SIGKILL)
@@ -173,3 +173,26 @@ def test_seer_status_on_a_partly_finished_run(tmp_path, tiny_model_dir):
     assert failed.startswith(f"  explore/shard-{caught} (killed? no log line for ")
     assert "output marked incomplete by Snakemake" in failed
     assert "\n    | " in failed and f"[progress] explore shard-{caught}: " in failed
+
+
+def test_status_reads_a_failed_job_from_its_log(tmp_path):
+    from seer.status import Job, classify
+
+    log = tmp_path / "results/ci/logs/infer/base/mbpp/direct.log"
+    log.parent.mkdir(parents=True)
+    with open(log, "w") as err:  # a real `seer` job whose input is missing, stderr to its log as under snakemake
+        r = subprocess.run([sys.executable, "-m", "seer", "infer", "experiment=ci", "progress.every_s=0",
+                            f"io.bench={tmp_path}/missing.jsonl", f"io.out={tmp_path}/samples.jsonl"],
+                           stderr=err, stdin=subprocess.DEVNULL, timeout=300)
+    assert r.returncode == 1
+    job = Job("infer_base", [f"{tmp_path}/samples.jsonl"], [str(log.relative_to(tmp_path))], done=False)
+    st = classify(job, tmp_path, set(), every_s=30, now=time.time())
+    assert st.state == "failed" and st.note == "failed"
+    assert any("seer infer: error:" in ln and "missing.jsonl" in ln for ln in st.tail), st.tail
+    assert st.tail[-1].endswith(", failed") and "[progress] infer:" in st.tail[-1]
+    # the same job before it started, and while it runs
+    assert classify(Job("infer_base", [], ["nolog.log"], done=False), tmp_path, set(), 30, time.time()).state \
+        == "waiting"
+    log.write_text("12:00:00 INFO seer.progress: [progress] infer: generate 2/8 seq, elapsed 4s, eta 12s\n")
+    st = classify(job, tmp_path, set(), every_s=30, now=time.time())
+    assert (st.state, parse_line(st.progress).eta) == ("running", "12s")
