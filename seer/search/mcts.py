@@ -242,8 +242,8 @@ class BatchedMcts:
             for s in ready:
                 self._finish_round(s)
             waiting = [s for s in waiting if s not in ready]
-        progress.add(rounds=1, nodes=len(live) * st.n_children)
         progress.gauge(open=len(live))
+        progress.add(rounds=1, nodes=len(live) * st.n_children)
 
     def _finish_round(self, s: _Search) -> None:
         for child, fut in s.pending:

@@ -96,8 +96,8 @@ def perturb(jobs: Sequence[PerturbJob], policy: Policy, executor: Executor, prom
         outs = policy.generate([p for _, p in batch], settings.request(1))
         for (r, _), gens in zip(batch, outs, strict=True):
             _advance(r, gens[0], settings, executor, live, finished)
-        progress.add(rounds=1)
         progress.gauge(rollouts_done=len(finished))
+        progress.add(rounds=1)
     stats["completions"] = len(finished)
     paths: list[TrainPath] = []
     per_problem: dict[str, set[str]] = {}
