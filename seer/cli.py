@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     try:
         # the job starts before the stage's imports: third-party warnings are filtered from the start
-        with progress.job(job_label(stage, cfg), cfg.progress.every_s, bars=bool(cfg.backend.progress)):
+        with progress.job(job_label(stage, cfg), cfg.progress.every_s, bars=bool(cfg.backend.progress), quiet=True):
             getattr(importlib.import_module(f"seer.stages.{module}"), func)(cfg)
     except (ValueError, FileNotFoundError, OSError) as e:
         # data and config problems: one clear line, not a traceback

@@ -9,8 +9,8 @@ a background thread, whatever the loop is doing (a long generate call, loading a
 ``seer status`` reads the last of these lines from each running job's log (`parse_line`).
 
 The pieces:
-- ``job(cfg, label)`` (the CLI opens it around every stage): the ticker thread, the final line,
-  and quiet third-party logging when stderr is not a terminal.
+- ``job(label, every_s)`` (the CLI opens it around every stage): the ticker thread, the final
+  line, and quiet third-party logging when stderr is not a terminal.
 - ``task(unit, total, ...)``: a counted loop (trees, steps, sequences). Tasks nest; the line shows
   the outermost with its ETA and the innermost after a ``|``. Its ``advance``/``update_to`` also
   move the tqdm bar.
@@ -35,7 +35,6 @@ from typing import Any, Iterator
 log = logging.getLogger("seer.progress")
 
 TAG = "[progress]"
-DEFAULT_EVERY_S = 30.0
 
 
 def fmt_duration(seconds: float) -> str:
@@ -161,12 +160,13 @@ def _quiet_third_party() -> None:
 
 
 @contextlib.contextmanager
-def job(label: str, every_s: float = DEFAULT_EVERY_S, bars: bool = True) -> Iterator[None]:
+def job(label: str, every_s: float, bars: bool = True, quiet: bool = False) -> Iterator[None]:
     """A job's progress reporting: a line every ``every_s`` seconds (0 = none but the final one),
-    tqdm bars when ``bars`` and stderr is a terminal."""
+    tqdm bars when ``bars`` and stderr is a terminal; ``quiet``: no third-party deprecation
+    warnings, info logs or loading bars when stderr is not a terminal (for the whole process)."""
     global _JOB
     tty = sys.stderr.isatty()
-    if not tty:
+    if quiet and not tty:
         _quiet_third_party()
     j = _Job(label, float(every_s), bars and tty)
     _JOB = j
@@ -203,7 +203,8 @@ def task(unit: str, total: int | None, desc: str = "", initial: int = 0, bar: bo
     if show:
         from tqdm.auto import tqdm
 
-        t.bar = tqdm(total=total, initial=initial, desc=desc or unit, unit=unit, leave=j is None or not j.tasks)
+        # only a job's main bar stays on screen when done
+        t.bar = tqdm(total=total, initial=initial, desc=desc or unit, unit=unit, leave=j is not None and not j.tasks)
     try:
         if j is not None:
             with j.lock:
