@@ -14,6 +14,7 @@ The pieces:
 - ``task(unit, total, ...)``: a counted loop (trees, steps, sequences). Tasks nest; the line shows
   the outermost with its ETA and the innermost after a ``|``. Its ``advance``/``update_to`` also
   move the tqdm bar.
+- ``partial(items)``: work done on unfinished items, so the ETA needs no finished item.
 - ``add(**counts)`` / ``gauge(**values)``: counters summed over the job (``tokens`` gives tok/s,
   ``rounds`` the round count) and current values (``open`` trees), reported from deep in a loop
   without passing an object around; no-ops outside a job, so library code and tests need no job.
@@ -60,6 +61,7 @@ class Task:
     desc: str = ""
     done: float = 0
     initial: float = 0
+    partial: float = 0  # share of the unfinished items already worked through (ETA only)
     t0: float = field(default_factory=time.time)
     bar: Any = None
 
@@ -77,11 +79,11 @@ class Task:
             self.bar.set_postfix(values, refresh=False)
 
     def eta(self, now: float) -> float | None:
-        """Seconds left at this run's rate; None before the first item of this run is done."""
-        new = self.done - self.initial
+        """Seconds left at this run's rate; None before any work of this run is counted."""
+        new = self.done - self.initial + self.partial
         if self.total is None or new <= 0:
             return None
-        return max(0.0, (self.total - self.done) * (now - self.t0) / new)
+        return max(0.0, (self.total - self.done - self.partial) * (now - self.t0) / new)
 
     def counts(self) -> str:
         name = f"{self.desc} " if self.desc else ""
@@ -241,6 +243,15 @@ def set_done(done: float, **counts: float) -> None:
     if j is not None and j.tasks:
         j.tasks[0].update_to(done)
     add(**counts)
+
+
+def partial(items: float) -> None:
+    """How many items' worth of work the main task's unfinished items hold (e.g. the live trees'
+    iterations / the iteration budget): an ETA before the first item finishes, when items run
+    side by side and finish together."""
+    j = _JOB
+    if j is not None and j.tasks:
+        j.tasks[0].partial = items
 
 
 def gauge(**values: float) -> None:

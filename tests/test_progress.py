@@ -46,6 +46,16 @@ def test_a_job_reports_at_its_cadence_with_done_total_rate_and_eta(lines):
     assert 4 <= ticks <= 8  # every 0.05 s over ~0.36 s
 
 
+def test_work_on_unfinished_items_gives_an_eta_before_the_first_one_finishes(lines):
+    # 4 trees searched side by side: after a quarter of their iterations, none is finished
+    with progress.job("explore shard-0", every_s=0, bars=False), progress.task("trees", 4) as t:
+        progress.partial(4 * 0.25)
+        time.sleep(0.2)
+        now = time.time()
+        eta = t.eta(now)
+    assert eta == pytest.approx(3 * (now - t.t0))  # three times what the first quarter took
+
+
 def test_a_failing_job_ends_with_a_failed_line_and_outside_a_job_nothing_is_reported(lines):
     progress.add(rounds=1)  # no job: a no-op, as in library use and unit tests
     with pytest.raises(RuntimeError, match="boom"):

@@ -242,6 +242,7 @@ class BatchedMcts:
             for s in ready:
                 self._finish_round(s)
             waiting = [s for s in waiting if s not in ready]
+        progress.partial(sum(s.iterations for s in live if s.leaf is not None) / st.iterations)
         progress.gauge(open=len(live))
         progress.add(rounds=1, nodes=len(live) * st.n_children)
 
