@@ -10,8 +10,8 @@ it reads is on the shared filesystem):
   `.snakemake/incomplete` markers. A running job writes a `[progress]` line every
   `progress.every_s` seconds (seer/progress.py), so:
   - no log (or the log of a finished earlier run): *waiting* (blocked on inputs or queued);
-  - a log whose last `[progress]` line ends in `failed`, or that holds a traceback or
-    `error:` line: *failed*;
+  - a log whose last `[progress]` line ends in `failed`, or that holds a traceback or the
+    CLI's `seer <stage>: error` line: *failed*;
   - a log written to within `stale_after(every_s)` seconds (`STARTUP_S` before its first
     `[progress]` line): *running*;
   - an older log with no end: *failed*, as killed (a job killed with its node, or by SIGKILL,
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -118,8 +119,8 @@ def _read_tail(path: Path, n_bytes: int = 65536) -> list[str]:
         return [ln.split("\r")[-1] for ln in f.read().decode("utf-8", "replace").splitlines()]
 
 
-def _is_error(line: str) -> bool:
-    return line.startswith("Traceback") or ": error:" in line or " ERROR " in line
+# how a job ends on an error: a Python traceback, or the CLI's one-line error (seer/cli.py)
+_ERROR = re.compile(r"^(Traceback \(most recent call last\)|seer \w+: (error|bad configuration))")
 
 
 def classify(job: Job, workdir: Path, incomplete: set[str], every_s: float, now: float) -> JobState:
@@ -133,10 +134,10 @@ def classify(job: Job, workdir: Path, incomplete: set[str], every_s: float, now:
     age = now - log.stat().st_mtime
     progress = [ln for ln in lines if TAG in ln]
     last = progress[-1][progress[-1].index(TAG):] if progress else ""
-    # the job's own last words, then where its progress stood
-    tail = [ln for ln in lines if ln.strip() and TAG not in ln][-TAIL_LINES:] + ([last] if last else [])
+    # where its progress stood, then the job's own last words (an error comes last)
+    tail = ([last] if last else []) + [ln for ln in lines if ln.strip() and TAG not in ln][-TAIL_LINES:]
     parsed = parse_line(last) if last else None
-    if (parsed and parsed.body.endswith(", failed")) or any(_is_error(ln) for ln in lines):
+    if (parsed and parsed.body.endswith(", failed")) or any(_ERROR.match(ln) for ln in lines):
         return JobState(job, "failed", last, age, "failed", tail)
     if parsed and parsed.body.endswith(", done"):
         return JobState(job, "waiting", note="outdated: will rerun")

@@ -199,7 +199,8 @@ def test_status_reads_a_failed_job_from_its_log(tmp_path):
     st = classify(job, tmp_path, set(), every_s=30, now=time.time())
     assert st.state == "failed" and st.note == "failed"
     assert any("seer infer: error:" in ln and "missing.jsonl" in ln for ln in st.tail), st.tail
-    assert st.tail[-1].endswith(", failed") and "[progress] infer:" in st.tail[-1]
+    assert st.tail[0].endswith(", failed") and "[progress] infer:" in st.tail[0]
+    assert "seer infer: error:" in st.tail[-1]  # the error is the last word
     # the same job before it started, and while it runs
     assert classify(Job("infer_base", [], ["nolog.log"], done=False), tmp_path, set(), 30, time.time()).state \
         == "waiting"
