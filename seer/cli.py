@@ -1,7 +1,9 @@
 """`seer <stage> [hydra overrides...]`: the one entry point every Snakemake rule calls.
 
 Composes conf/ with the overrides (a typo is an error naming the valid keys), saves the resolved
-config beside the stage's output, then runs the stage function `seer.stages.<module>:<func>(cfg)`.
+config beside the stage's output, then runs the stage function `seer.stages.<module>:<func>(cfg)`
+inside a progress job (`[progress]` lines in its log, seer/progress.py).
+`seer status [experiment=E]` is the other command: the state of a run (seer/status.py).
 """
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ import importlib
 import logging
 import sys
 import time
+from typing import Any
 
+from seer import progress
 from seer.config import ConfigError, compose, save_resolved
 from seer.stages import STAGES
 
@@ -19,7 +23,17 @@ log = logging.getLogger("seer")
 def _usage() -> str:
     return ("usage: seer <stage> [key=value ...]\n"
             f"stages: {', '.join(STAGES)}\n"
-            "example: seer infer experiment=quickstart infer.method=direct io.bench=... io.out=...")
+            "example: seer infer experiment=quickstart infer.method=direct io.bench=... io.out=...\n"
+            "       seer status [experiment=E]   (the state of a run: jobs done, running, failed)")
+
+
+def job_label(stage: str, cfg: Any) -> str:
+    """What a `[progress]` line calls the job: the stage, and the shard or training stage."""
+    if stage in ("explore", "thinking_data"):
+        return f"{stage} shard-{cfg.shard}"
+    if stage == "train":
+        return f"train stage{cfg.train.stage}"
+    return stage
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         print(_usage())
         return 0 if argv else 2
     stage, overrides = argv[0], argv[1:]
+    if stage == "status":
+        from seer.status import main as status_main
+
+        return status_main(overrides)
     if stage not in STAGES:
         print(f"seer: unknown stage {stage!r}\n{_usage()}", file=sys.stderr)
         return 2
@@ -49,10 +67,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seer {stage}: bad configuration\n{e}", file=sys.stderr)
         return 2
     module, func = STAGES[stage].split(":")
-    fn = getattr(importlib.import_module(f"seer.stages.{module}"), func)
     t0 = time.time()
     try:
-        fn(cfg)
+        # the job starts before the stage's imports: third-party warnings are filtered from the start
+        with progress.job(job_label(stage, cfg), cfg.progress.every_s, bars=bool(cfg.backend.progress), quiet=True):
+            getattr(importlib.import_module(f"seer.stages.{module}"), func)(cfg)
     except (ValueError, FileNotFoundError, OSError) as e:
         # data and config problems: one clear line, not a traceback
         if log.isEnabledFor(logging.DEBUG):

@@ -236,6 +236,13 @@ class TrackingConfig:
 
 
 @dataclass
+class ProgressConfig:
+    """How a job reports progress (seer/progress.py); never part of the config hash."""
+
+    every_s: float = 30.0  # seconds between `[progress]` lines in a job's log; 0 = only the final line
+
+
+@dataclass
 class IOConfig:
     """Paths a Snakemake rule passes to a stage (inputs and the output)."""
 
@@ -281,6 +288,7 @@ class SeerConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     infer: InferConfig = field(default_factory=InferConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    progress: ProgressConfig = field(default_factory=ProgressConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     io: IOConfig = field(default_factory=IOConfig)
     sweep: SweepConfig = field(default_factory=lambda: SweepConfig())  # conf/sweep/*.yaml
@@ -349,7 +357,8 @@ def to_container(cfg: DictConfig) -> dict[str, Any]:
 _RUNTIME_KNOBS: dict[str, tuple[str, ...]] = {"backend": ("threads", "progress")}
 
 
-def config_hash(cfg: DictConfig, ignore: tuple[str, ...] = ("io", "stage", "shard", "tracking", "cluster")) -> str:
+def config_hash(cfg: DictConfig, ignore: tuple[str, ...] = ("io", "stage", "shard", "tracking", "progress",
+                                                               "cluster")) -> str:
     """A short hash of the settings that determine results (paths and logging excluded)."""
     d = {k: v for k, v in to_container(cfg).items() if k not in ignore}
     for group, keys in _RUNTIME_KNOBS.items():

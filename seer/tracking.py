@@ -1,12 +1,14 @@
 """wandb, offline by default: a run never needs a key or the network unless mode=online."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from omegaconf import DictConfig
 
+from seer import progress
 from seer.config import to_container
 
 
@@ -36,3 +38,18 @@ class Tracker:
         if self.run is not None:
             self.run.finish()
             self.run = None
+
+
+@contextlib.contextmanager
+def track_rounds(cfg: DictConfig, name: str, out_dir: str | os.PathLike[str]) -> Iterator[None]:
+    """A search's per-round counters (seer.progress: rounds, nodes, correct, trees open, tokens/s)
+    to wandb while inside; one run named ``name``."""
+    tracker = Tracker(cfg, name, out_dir)
+    try:
+        if tracker.run is None:
+            yield
+        else:
+            with progress.track(tracker):
+                yield
+    finally:
+        tracker.finish()

@@ -41,10 +41,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import torch
-from tqdm.auto import tqdm
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
+from seer import progress
 from seer.llm.policy import GenerateRequest, Generation
 
 log = logging.getLogger(__name__)
@@ -234,8 +234,7 @@ class TransformersPolicy:
         """fn(chunk, chunk_index) over consecutive chunks of `items`, halving the batch on OOM."""
         out: list[R] = []
         i = k = 0
-        with tqdm(total=len(items), desc=desc, unit="seq", disable=None if self.progress else True,
-                  leave=False) as bar:
+        with progress.task("seq", len(items), desc=desc, bar=self.progress) as bar:
             while i < len(items):
                 chunk = items[i: i + self.batch_size]
                 try:
@@ -252,7 +251,7 @@ class TransformersPolicy:
                 out.extend(res)
                 i += len(chunk)
                 k += 1
-                bar.update(len(chunk))
+                bar.advance(len(chunk))
         return out
 
     # --- generation -----------------------------------------------------------------------------
@@ -384,6 +383,7 @@ class TransformersPolicy:
                 done[r] = stops(tokens[r])
                 if not done[r]:
                     keep.append(b)
+            progress.add(tokens=len(live))  # live tok/s in the log while a long batch decodes
             if not keep or step == max_new - 1:
                 break
             if len(keep) < len(live):

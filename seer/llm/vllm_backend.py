@@ -42,6 +42,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from seer import progress
 from seer.llm.hf_backend import TransformersPolicy, cut_at_stop
 from seer.llm.load import load_tokenizer, resolve_device
 from seer.llm.policy import GenerateRequest, Generation, Policy
@@ -120,6 +121,7 @@ class VllmPolicy:
             if len(samples) != req.n:
                 raise RuntimeError(f"vLLM returned {len(samples)} samples for prompt {i}, expected n={req.n}")
             results[i] = [to_generation(c, req.stop) for c in samples]
+        progress.add(tokens=sum(g.n_tokens for i in rows for g in results[i]))
         return results
 
 

@@ -11,6 +11,7 @@ from typing import Any, Self
 
 from seer.data.jsonl import write_json
 from seer.data.schemas import Tests
+from seer.progress import task as progress_task
 from seer.sandbox import codec
 from seer.sandbox.execute import run_tests
 from seer.sandbox.result import ExecResult
@@ -74,10 +75,9 @@ class SandboxPool:
         """Results in the order of ``items``."""
         futures = [self.submit(code, tests) for code, tests in items]
         if progress:
-            from tqdm import tqdm
-
-            for _ in tqdm(cf.as_completed(futures), total=len(futures), desc="sandbox"):
-                pass
+            with progress_task("programs", len(futures), desc="sandbox") as bar:
+                for _ in cf.as_completed(futures):
+                    bar.advance()
         return [f.result() for f in futures]
 
     def stats(self) -> dict[str, int]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from seer import progress
 from seer.config import InferConfig
 from seer.data.schemas import Problem
 from seer.llm.policy import GenerateRequest, Generation, Policy
@@ -125,6 +126,7 @@ def beam_search(policy: Policy, problems: Sequence[Problem], s: InferConfig) -> 
             st.beam = kept
             st.depth = depth + 1
         depth += 1
+        progress.set_done(sum(not st.live for st in states), rounds=1, nodes=len(new))
     return states
 
 

@@ -28,6 +28,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
+from seer import progress
 from seer.config import ExploreConfig, ModelConfig
 from seer.data.schemas import Problem, Tests
 from seer.llm.policy import GenerateRequest, Generation, Policy
@@ -223,6 +224,9 @@ class BatchedMcts:
             for s in ready:
                 self._finish_round(s)
             waiting = [s for s in waiting if s not in ready]
+        progress.partial(sum(s.iterations for s in live if s.leaf is not None) / st.iterations)
+        progress.gauge(open=len(live))
+        progress.add(rounds=1, nodes=len(live) * st.n_children)
 
     def _finish_round(self, s: _LiveTree) -> None:
         for child, fut in s.pending:
@@ -230,6 +234,7 @@ class BatchedMcts:
             child.reward = 1.0 if res.passed else -1.0
             child.detail = str(res.status)
             backup(child, child.reward)
+        progress.add(correct=sum(child.reward > 0 for child, _ in s.pending))
         s.pending.clear()
         assert s.leaf is not None
         s.leaf.refresh_closed()

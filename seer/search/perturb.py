@@ -18,6 +18,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from seer import progress
 from seer.config import ExploreConfig, ModelConfig
 from seer.data.schemas import Problem, TrainPath
 from seer.llm.policy import Generation, Policy
@@ -96,6 +97,8 @@ def perturb(jobs: Sequence[PerturbJob], policy: Policy, executor: Executor, prom
         outs = policy.generate([p for _, p in batch], step_request(settings, 1))
         for (r, _), gens in zip(batch, outs, strict=True):
             _advance(r, gens[0], settings, executor, live, finished)
+        progress.gauge(rollouts_done=len(finished))
+        progress.add(rounds=1)
     stats["completions"] = len(finished)
     paths: list[TrainPath] = []
     per_problem: dict[str, set[str]] = {}

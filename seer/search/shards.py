@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
+from seer import progress
 from seer.data.jsonl import JsonlAppender, iter_jsonl, write_jsonl
 from seer.data.schemas import Problem
 
@@ -71,7 +72,7 @@ def run_shard(problems: Sequence[Problem], out: str | os.PathLike[str], config_h
         log.info("%s: %d of %d problems already finished, exploring %d", partial, resumed, len(ids), len(todo))
     if todo:
         explorer = make_explorer()
-        with JsonlAppender(partial) as sink:
+        with JsonlAppender(partial) as sink, progress.task("trees", len(ids), initial=resumed) as bar:
             def emit(rec: dict[str, Any]) -> None:
                 pid = str(rec["problem_id"])
                 if pid not in ids:
@@ -80,6 +81,7 @@ def run_shard(problems: Sequence[Problem], out: str | os.PathLike[str], config_h
                        **{k: v for k, v in rec.items() if k != "problem_id"}}
                 sink.append(rec)
                 done[pid] = rec
+                bar.advance()
 
             explorer(todo, emit)
     missing = [p.id for p in problems if p.id not in done]

@@ -27,7 +27,7 @@ from seer.search.refine import refine as run_refine
 from seer.search.shards import Explorer, run_shard, shard_problems
 from seer.search.tree import Node
 from seer.stages import require_io
-from seer.tracking import Tracker
+from seer.tracking import Tracker, track_rounds
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,8 @@ def explore(cfg: DictConfig) -> None:
     """One shard: explore the seed problems i with i % explore.shards == shard; resumable."""
     require_io(cfg, "seed", "out")
     problems = shard_problems(read_jsonl(cfg.io.seed, Problem.from_dict), cfg.shard, cfg.explore.shards)
-    with contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack, \
+            track_rounds(cfg, f"{cfg.experiment}-explore-shard{cfg.shard}", Path(cfg.io.out).parent):
         counts = run_shard(problems, cfg.io.out, config_hash(cfg), _explorer_factory(cfg, stack))
     log.info("explore shard %d/%d: %s", cfg.shard, cfg.explore.shards, counts)
 

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from omegaconf import DictConfig
 
+from seer import progress
 from seer.config import InferConfig, config_hash, settings
 from seer.data.jsonl import read_jsonl, write_json, write_jsonl
 from seer.data.schemas import Problem
 from seer.model.factory import load_policy
 from seer.stages import require_io
+from seer.tracking import track_rounds
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +28,9 @@ def infer(cfg: DictConfig) -> None:
     if method == "beam":
         from seer.search.beam import beam_search_samples
 
-        samples = beam_search_samples(policy, problems, ic)
+        with progress.task("problems", len(problems)), \
+                track_rounds(cfg, f"{cfg.experiment}-infer-beam", Path(cfg.io.out).parent):
+            samples = beam_search_samples(policy, problems, ic)
     else:
         from seer.eval.single_shot import single_shot
 

@@ -26,6 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from seer import progress
 from seer.model.losses import IGNORE, kl_sum, nll_sum, value_sq_sum
 from seer.model.policy_value import PolicyValueModel
 from seer.train.data import BatchPlan, Collator, Example
@@ -270,15 +271,12 @@ class Trainer:
         Returns the final metrics: `train/*` (means over the steps of this call), `heldout/*`,
         tokens/s of this call and the step counts.
         """
-        from tqdm.auto import tqdm
-
         self.try_resume()
         end = self.total_steps if stop_after is None else min(stop_after, self.total_steps)
         t0, tok0, step0 = time.time(), self.tokens, self.step
         means: dict[str, float] = {}
         save_every = int(self.tcfg.save_every)
-        with tqdm(total=self.total_steps, initial=self.step, desc=f"train stage {self.stage}", unit="step",
-                  disable=None if self.progress else True) as bar:
+        with progress.task("steps", self.total_steps, initial=self.step, bar=self.progress) as bar:
             while self.step < end:
                 parts = self._train_step()
                 self.history.append(dict(parts, step=self.step))
@@ -292,8 +290,9 @@ class Trainer:
                     self._log_eval()
                 if save_every > 0 and self.step % save_every == 0 and self.step < self.total_steps:
                     self.save_checkpoint()
-                bar.set_postfix(loss=f"{parts['loss']:.4f}", refresh=False)
-                bar.update(1)
+                bar.postfix(loss=f"{parts['loss']:.4f}")
+                bar.advance()
+                progress.gauge(loss=round(parts["loss"], 4))
         n = max(self.step - step0, 1)
         metrics = {f"train/{k}": v / n for k, v in means.items() if k != "tokens_per_s"}
         metrics.update({"steps": float(self.step), "total_steps": float(self.total_steps),
