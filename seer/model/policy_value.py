@@ -52,6 +52,31 @@ class ValueHead(nn.Module):
         return torch.tanh(self.linear(hidden.to(self.linear.weight.dtype))).squeeze(-1)
 
 
+class UntrainedValueHead(nn.Module):
+    """The value head of the authors' round 1: freshly initialised, never trained.
+
+    Their engine (the MARIO vLLM fork) loads a ``value_head.pth`` next to every model, and for the
+    base model that file is written by ``save_value_head.py`` of Super_MARIO: weights N(0, std) with
+    std = the model's ``initializer_range`` (0.02 for Qwen2.5 and DeepSeek-Coder), bias 0. The head is
+    sized on first use (``hidden.shape[-1]``) from a seeded generator, so it needs no model config.
+    """
+
+    def __init__(self, seed: int = 0, std: float = 0.02) -> None:
+        super().__init__()
+        self.seed, self.std = seed, std
+        self.linear: nn.Linear | None = None
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        if self.linear is None:
+            g = torch.Generator().manual_seed(self.seed)
+            self.linear = nn.Linear(hidden.shape[-1], 1, dtype=torch.float32)
+            with torch.no_grad():
+                self.linear.weight.copy_(torch.randn(self.linear.weight.shape, generator=g) * self.std)
+                self.linear.bias.zero_()
+            self.linear.to(hidden.device)
+        return torch.tanh(self.linear(hidden.to(torch.float32))).squeeze(-1)
+
+
 @dataclass
 class PolicyValueOutput:
     logits: torch.Tensor  # [B, T, V]

@@ -55,11 +55,23 @@ def _problems(path: str) -> dict[str, Problem]:
 def _policy_and_pool(cfg: DictConfig) -> Iterator[tuple[Policy, Executor]]:
     # imported here: loading torch and starting workers is only worth it when there is work
     from seer.sandbox import SandboxPool
-    from seer.stages.common import load_policy
 
-    policy = load_policy(cfg)  # the base model, or a trained policy-value model (value head: round 2+)
+    policy = _explore_policy(cfg)
     with SandboxPool.from_config(cfg.sandbox) as pool:
         yield policy, pool
+
+
+def _explore_policy(cfg: DictConfig) -> Policy:
+    """The base model, or a trained policy-value model (value head: round 2+); with
+    explore.fresh_value_head the base model gets an untrained head, as the authors' round 1 had."""
+    from seer.stages.common import load_policy
+
+    if cfg.explore.fresh_value_head and cfg.explore.use_value and not (cfg.io.model or cfg.model.adapter):
+        from seer.llm.factory import build_policy
+        from seer.model.policy_value import UntrainedValueHead
+
+        return build_policy(cfg, value_fn=UntrainedValueHead(seed=cfg.random_seed))
+    return load_policy(cfg)
 
 
 def _seer_explorer(cfg: DictConfig, policy: Policy, executor: Executor) -> Explorer:
