@@ -103,5 +103,43 @@ def test_round_one_head_is_untrained_seeded_and_near_zero():
     a, b = UntrainedValueHead(seed=3), UntrainedValueHead(seed=3)
     va, vb = a(h), b(h)
     assert va.shape == (4,) and torch.equal(va, vb)  # reproducible from the seed
-    assert float(a.linear.bias) == 0.0 and abs(float(a.linear.weight.std()) - 0.02) < 0.01
+    assert a.linear.bias.item() == 0.0 and abs(a.linear.weight.detach().std().item() - 0.02) < 0.01
     assert not torch.equal(va, UntrainedValueHead(seed=4)(h))
+
+
+# --- 3. the exploration prompt ----------------------------------------------------------------
+
+def test_plan_first_examples_are_plans_of_three_or_four_steps_whose_code_passes():
+    from seer.data.schemas import Tests
+    from seer.llm.plan_prompt import PLAN_FEWSHOT
+    from seer.llm.steps import parse_step
+    from tests.fakes import exec_judge
+
+    assert len(PLAN_FEWSHOT) == 7
+    for ex in PLAN_FEWSHOT:
+        assert 3 <= len(ex.plan) <= 4
+        parsed = [parse_step(s) for s in ex.steps()]
+        assert all(p.valid for p in parsed) and parsed[-1].is_terminal and not any(p.is_terminal for p in parsed[:-1])
+        assert exec_judge(ex.code, Tests(kind="assert", cases=list(ex.tests))), ex.question
+
+
+def test_plan_first_prompt_is_raw_text_and_redraws_its_examples_at_every_call():
+    from seer.stages.explore import exploration_prompt_fn
+
+    policy = ScriptedPolicy(lambda p, c, j: "")
+    fn = exploration_prompt_fn(policy, 3, seed=0, style="plan_first")
+    problem = _problem("p")
+    first = fn(problem, [])
+    assert "<user>" not in first  # no chat template
+    assert first.count("Example ") == 3 and first.endswith("Question: Return one (p).\nAnswer:\n<step>\n")
+    step = "<step>\n1. plan\n</step>"
+    deeper = fn(problem, [step])
+    assert deeper.endswith(f"Answer:\n{step}\n<step>\n")
+    # the same call again draws the same examples (a resumed shard), other nodes draw others
+    assert fn(problem, []) == first
+    draws = {tuple(line for line in fn(problem, [f"<step>\n{i}. x\n</step>"]).splitlines()
+                   if line.startswith("Question: Write")) for i in range(12)}
+    assert len(draws) > 3
+    # the chat prompt keeps one draw per problem
+    chat = exploration_prompt_fn(policy, 3, seed=0, style="chat")
+    assert "<user>" in chat(problem, []) and chat(problem, [step]).startswith(chat(problem, []).split("<assistant>")[0])

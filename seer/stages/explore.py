@@ -6,6 +6,7 @@ problem id and the config hash.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import random
 from pathlib import Path
@@ -16,6 +17,7 @@ from omegaconf import DictConfig
 from seer.config import config_hash
 from seer.data.jsonl import iter_jsonl, read_jsonl, write_json, write_jsonl
 from seer.data.schemas import Problem, TrainPath
+from seer.llm.plan_prompt import plan_first_prompt
 from seer.llm.policy import Policy
 from seer.llm.prompts import exploration_prompt, format_question, pick_fewshot
 from seer.search import paths as P
@@ -31,9 +33,17 @@ from seer.tracking import Tracker
 log = logging.getLogger(__name__)
 
 
-def exploration_prompt_fn(policy: Policy, n_fewshot: int, seed: int) -> PromptFn:
-    """SEER's exploration prompt; a problem always gets the same random few-shot examples, so all
-    prompts of one tree share their prefix."""
+def exploration_prompt_fn(policy: Policy, n_fewshot: int, seed: int, style: str = "chat") -> PromptFn:
+    """SEER's exploration prompt (`explore.prompt`). chat: a problem always gets the same random
+    few-shot examples, so all prompts of one tree share their prefix; plan_first: raw text whose
+    examples are re-drawn at every call (the authors'), from a seed of the problem and the steps so far
+    so a resumed shard draws the same ones."""
+    if style == "plan_first":
+        def plan_first(problem: Problem, steps: Any) -> str:
+            key = hashlib.sha256("\x00".join(steps).encode()).hexdigest()[:16]
+            return plan_first_prompt(problem, steps, n_fewshot, random.Random(f"{seed}:fewshot:{problem.id}:{key}"))
+        return plan_first
+
     def fn(problem: Problem, steps: Any) -> str:
         shots = pick_fewshot(n_fewshot, random.Random(f"{seed}:fewshot:{problem.id}"))
         user, prefix = exploration_prompt(problem, shots, steps)
@@ -75,7 +85,7 @@ def _explore_policy(cfg: DictConfig) -> Policy:
 
 
 def _seer_explorer(cfg: DictConfig, policy: Policy, executor: Executor) -> Explorer:
-    prompt_fn = exploration_prompt_fn(policy, cfg.explore.n_fewshot, cfg.random_seed)
+    prompt_fn = exploration_prompt_fn(policy, cfg.explore.n_fewshot, cfg.random_seed, cfg.explore.prompt)
     return BatchedMcts(policy, executor, prompt_fn, MctsSettings.from_config(cfg), seed=cfg.random_seed)
 
 
@@ -170,7 +180,7 @@ def perturb(cfg: DictConfig) -> None:
     rng = random.Random(cfg.random_seed)
     jobs = [plan_perturb(_lookup(problems, r, cfg.io.all_pass, i), r["paths"], rng) for i, r in enumerate(records, 1)]
     with _policy_and_pool(cfg) as (policy, pool):
-        prompt_fn = exploration_prompt_fn(policy, cfg.explore.n_fewshot, cfg.random_seed)
+        prompt_fn = exploration_prompt_fn(policy, cfg.explore.n_fewshot, cfg.random_seed, cfg.explore.prompt)
         out, stats = run_perturb(jobs, policy, pool, prompt_fn, MctsSettings.from_config(cfg),
                                  cfg.explore.perturb.n_samples, cfg.explore.perturb.max_per_problem, h)
     write_jsonl(cfg.io.out, out)
