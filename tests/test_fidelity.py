@@ -143,3 +143,91 @@ def test_plan_first_prompt_is_raw_text_and_redraws_its_examples_at_every_call():
     # the chat prompt keeps one draw per problem
     chat = exploration_prompt_fn(policy, 3, seed=0, style="chat")
     assert "<user>" in chat(problem, []) and chat(problem, [step]).startswith(chat(problem, []).split("<assistant>")[0])
+
+
+# --- 7. loss normalisation ---------------------------------------------------------------------
+
+def test_sequence_loss_norm_on_a_hand_computed_two_sequence_batch():
+    import math
+
+    import torch
+
+    from seer.model.losses import IGNORE, nll_rows, value_sq_rows
+    from seer.train.trainer import group_share
+
+    # vocabulary of 2 with uniform logits: every label token costs ln 2
+    logits = torch.zeros(2, 4, 2)
+    # sequence 0: a correct path with 3 label tokens; sequence 1: an incorrect path, no labels
+    labels = torch.tensor([[IGNORE, 0, 1, 0], [IGNORE, IGNORE, IGNORE, IGNORE]])
+    values = torch.tensor([[0.0, 0.5, 0.0, 1.0], [0.0, 0.0, 0.0, -0.5]])
+    targets = torch.tensor([[0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 0.0, -1.0]])
+    vmask = torch.tensor([[False, True, False, True], [False, False, False, True]])
+    counts = (3, 3, 2)  # the group: 3 label tokens, 3 value targets, 2 sequences
+    nll, vse = nll_rows(logits, labels), value_sq_rows(values, targets, vmask)
+    ln2 = math.log(2)
+    # the authors: NLL mean per sequence (ln 2, and 0 for the incorrect path) averaged over 2 sequences
+    assert group_share("nll", nll, counts, "sequence").item() == pytest.approx((ln2 + 0.0) / 2)
+    # value: per-sequence means (0.25 + 0) / 2 = 0.125 and 0.25 / 1, averaged over 2 sequences
+    assert group_share("value_mse", vse, counts, "sequence").item() == pytest.approx((0.125 + 0.25) / 2)
+    # seer's token means over the group: 3 ln 2 / 3 tokens, 0.5 / 3 value targets
+    assert group_share("nll", nll, counts, "token_group").item() == pytest.approx(ln2)
+    assert group_share("value_mse", vse, counts, "token_group").item() == pytest.approx(0.5 / 3)
+
+
+# --- 6. value targets ------------------------------------------------------------------------
+
+def _path(steps, q, reward, source="mcts", repairs=()):
+    from seer.data.schemas import TrainPath
+
+    return TrainPath("p", "Q", list(steps), list(q), reward, source, repairs=list(repairs))
+
+
+def test_an_all_one_multi_step_path_gets_no_value_targets():
+    from seer.train.data import without_all_one_targets
+
+    assert without_all_one_targets(_path(["a", "b"], [1.0, 1.0], 1.0)).q_values == [None, None]
+    assert without_all_one_targets(_path(["c"], [1.0], 1.0)).q_values == [1.0]  # one step keeps it
+    assert without_all_one_targets(_path(["a", "b"], [0.5, 1.0], 1.0)).q_values == [0.5, 1.0]
+
+
+def test_the_prefix_an_incorrect_path_shares_with_its_refinement_is_masked():
+    from seer.data.schemas import TrainPath
+    from seer.train.data import mask_repaired_prefixes
+
+    wrong = _path(["s1", "s2", "s3", "code0"], [0.2, -0.3, -0.5, -1.0], -1.0)
+    sibling = _path(["s1", "s2", "x3", "code1"], [0.2, -0.3, 0.1, -1.0], -1.0)
+    refined = _path(["s1", "s2", "fixed3", "code2"], [None, None, None, 1.0], 1.0, "refine", wrong.steps)
+    rows = mask_repaired_prefixes([wrong, sibling, refined])
+    assert rows[0].q_values == [None, None, -0.5, -1.0]  # the two shared steps lose their targets
+    assert rows[1].q_values == sibling.q_values  # only the repaired path itself, as the authors
+    assert rows[2] == refined
+    # refined records round-trip through json with their `repairs`, other paths without the field
+    assert TrainPath.from_dict(refined.to_dict()) == refined and "repairs" not in wrong.to_dict()
+
+
+# --- 4, 5 and the keys: what the paper experiments select --------------------------------------
+
+@pytest.mark.parametrize("experiment", ["paper_qwen", "paper_dsc"])
+def test_paper_experiments_select_the_authors_behaviour(experiment):
+    from seer.config import compose
+    from seer.train.data import split_heldout
+
+    cfg = compose([f"experiment={experiment}"])
+    e, t, i = cfg.explore, cfg.train, cfg.infer
+    assert (e.stop_rule, e.value_backup, e.fresh_value_head, e.prompt, e.lenient_plan_steps) == \
+        ("dead_end", "expanded", True, "plan_first", True)
+    assert (e.perturb.mode, e.perturb.question_cut, e.perturb.max_per_problem) == ("mcts", "first_period", 6)
+    r = e.refine
+    assert (r.prompt, r.temperature, r.max_tokens, r.paths_per_problem, r.attempts_without_path, r.drop_invalid,
+            r.verify) == ("from_step", 0.6, 512, 4, 6, True, False)
+    assert t.heldout_fraction == 0.0 and list(t.lora.target_modules) == ["q_proj", "v_proj"]
+    assert (t.loss_norm, t.overlong, t.skip_all_one_values, t.mask_refined_prefix) == ("sequence", "drop", True, True)
+    assert (t.direct_model, t.direct_prompt, t.direct_dedup) == ("base", "plain", True)
+    assert (t.value_head_dropout, t.value_head_init) == (0.1, "linear_default")
+    assert (i.remove_duplicates, i.strip_asserts) == (True, True)
+
+    class E:
+        def __init__(self, pid):
+            self.problem_id = pid
+    train, held = split_heldout([E(str(k)) for k in range(20)], t.heldout_fraction, 0)
+    assert len(train) == 20 and held == []  # the authors train on every path

@@ -216,6 +216,10 @@ def stage1_data(cfg: DictConfig) -> None:
     rows: list[TrainPath] = []
     for src in (cfg.io.paths, cfg.io.perturbed, cfg.io.refined):
         rows += read_jsonl(src, TrainPath.from_dict)
+    if cfg.train.mask_refined_prefix:
+        from seer.train.data import mask_repaired_prefixes
+
+        rows = mask_repaired_prefixes(rows)
     balanced = P.balance(rows, lambda t: t.correct, lambda t: t.problem_id, random.Random(cfg.random_seed))
     write_jsonl(cfg.io.out, balanced)
     by_source = {s: sum(1 for t in balanced if t.source == s) for s in sorted({t.source for t in rows})}

@@ -26,7 +26,7 @@ from seer.data.schemas import Problem, TrainPath
 from seer.llm.policy import GenerateRequest
 from seer.llm.prompts import STEP_STOP, exploration_prompt, format_question
 from seer.llm.steps import CODE_OPEN, parse_step
-from seer.train.data import read_paths, split_heldout, tokenize_paths
+from seer.train.data import read_paths, split_heldout, tokenize_paths, without_all_one_targets
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                                   dtype=dtype, device=device)
     fmt = as_policy(model, device=device, chat_template=cfg.model.chat_template, max_context=cfg.model.max_context,
                     progress=False)
-    examples = tokenize_paths(paths, fmt, min(int(cfg.train.max_length), int(cfg.model.max_context)))
+    if cfg.train.skip_all_one_values:
+        paths = [without_all_one_targets(p) for p in paths]
+    examples = tokenize_paths(paths, fmt, min(int(cfg.train.max_length), int(cfg.model.max_context)),
+                              cfg.train.overlong)
     train_set, heldout = split_heldout(examples, float(cfg.train.heldout_fraction), int(cfg.train.random_seed))
     log.info("stage %d: %d paths -> %d train / %d held-out examples", stage, len(paths), len(train_set), len(heldout))
     tracker = Tracker(cfg, name=f"{cfg.experiment}-train-stage{stage}", out_dir=out)
