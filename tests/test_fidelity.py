@@ -231,3 +231,49 @@ def test_paper_experiments_select_the_authors_behaviour(experiment):
             self.problem_id = pid
     train, held = split_heldout([E(str(k)) for k in range(20)], t.heldout_fraction, 0)
     assert len(train) == 20 and held == []  # the authors train on every path
+
+
+# --- 8. perturbation --------------------------------------------------------------------------
+
+def test_perturbation_runs_a_full_tree_from_the_prefix_and_keeps_its_q_values():
+    import random
+
+    from seer.data.schemas import Tests
+    from seer.search.perturb import plan_job, perturb_mcts
+
+    problem = dataclasses.replace(_problem("p"), question="Return one. Use no imports.")
+    correct = {"steps": ["<step>\n1. keep\n</step>", "<step>\n<code>\n```python\ndef f():\n    return 1\n```\n"
+                         "</code>\n</step>"], "q_values": [0.7, 1.0]}
+    job = plan_job(problem, [correct], random.Random(1), "first_period")
+    job.prefix, job.prefix_q = correct["steps"][:1], [0.7]  # the cut after the plan step
+    assert job.truncated.question == "Return one"
+
+    def script(prompt, call, j):
+        return plan(f"2. idea {j}", lp=-3.0) if call == 0 else code(f"def f():\n    return {-10 * call - j}")
+
+    policy = ScriptedPolicy(script)
+    seen: list[str] = []
+
+    def prompt_fn(problem, steps):
+        seen.append(problem.question)
+        return f"Q {problem.question}\n" + "".join(s + "\n" for s in steps) + "<step>\n"
+
+    # max_depth 2 counts from the end of the prefix: prefix + plan + code (3 steps) is allowed
+    settings = dataclasses.replace(PAPER, max_depth=2, iterations=3, stop_rule="exhausted")
+    paths, stats = perturb_mcts([job], policy, FakeExecutor(lambda c, t: "return 1\n" in c + "\n"), prompt_fn,
+                                settings, max_per_problem=4)
+    assert set(seen) == {"Return one"}
+    assert all(p[0].startswith("Q Return one\n<step>\n1. keep\n</step>\n") for p, _ in policy.calls)
+    assert stats["trees"] == 1 and len(paths) == 4  # 3 expansions x 3 failing children, capped at 4
+    for p in paths:
+        assert p.question.startswith("Return one. Use no imports.") and p.reward == -1.0 and p.source == "perturb"
+        assert p.steps[0] == job.prefix[0] and len(p.steps) == 3
+        assert p.q_values[0] == 0.7 and p.q_values[1] == -1.0 and p.q_values[2] == -1.0  # the tree's Q
+
+
+def test_question_cuts():
+    from seer.search.perturb import before_first_period, first_sentence
+
+    q = "Sort the list by key.value. Return it."
+    assert before_first_period(q) == "Sort the list by key"
+    assert first_sentence(q) == "Sort the list by key.value."

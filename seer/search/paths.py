@@ -19,16 +19,19 @@ from seer.llm.steps import parse_step
 from seer.search.tree import Node, TreePath, enumerate_paths
 
 T = TypeVar("T")
+LENIENT_ERROR = "code in a non-final step"  # what a stored lenient plan step parses to (it is closed)
 CATEGORIES: tuple[str, ...] = ("only_correct", "only_incorrect", "mixed", "none")
 _RANDOM_USE = re.compile(r"\brandom\.")
 
 
-def well_formed(path: TreePath) -> bool:
-    """Every step parses; only the last one is a code step."""
+def well_formed(path: TreePath, lenient: bool = False) -> bool:
+    """Every step parses; only the last one is a code step. ``lenient``: a plan step holding a bare
+    code fence counts as parsed (``explore.lenient_plan_steps``: exploration kept it as a plan node)."""
     if not path.steps:
         return False
     parsed = [parse_step(s) for s in path.steps]
-    return all(p.valid for p in parsed) and parsed[-1].is_terminal and not any(p.is_terminal for p in parsed[:-1])
+    ok = all(p.valid or (lenient and not p.is_terminal and p.error == LENIENT_ERROR) for p in parsed[:-1])
+    return ok and parsed[-1].valid and parsed[-1].is_terminal and not any(p.is_terminal for p in parsed[:-1])
 
 
 def final_code(path: TreePath) -> str:
@@ -68,9 +71,9 @@ class ProblemPaths:
         return "only_incorrect" if self.incorrect else "none"
 
 
-def problem_paths(root: Node) -> ProblemPaths:
+def problem_paths(root: Node, lenient: bool = False) -> ProblemPaths:
     executed = [p for p in enumerate_paths(root) if p.terminal == "code"]
-    good = [p for p in executed if well_formed(p)]
+    good = [p for p in executed if well_formed(p, lenient)]
     correct = [p for p in good if p.reward > 0]
     kept = [p for p in correct if not uses_random(final_code(p))]
     return ProblemPaths(correct=dedupe_by_final_step(kept),

@@ -23,6 +23,7 @@ from seer.llm.prompts import exploration_prompt, format_question, pick_fewshot
 from seer.search import paths as P
 from seer.search.mcts import BatchedMcts, Executor, MctsSettings, PromptFn
 from seer.search.perturb import perturb as run_perturb
+from seer.search.perturb import perturb_mcts
 from seer.search.perturb import plan_job as plan_perturb
 from seer.search.refine import plan_job as plan_refine
 from seer.search.refine import refine as run_refine
@@ -130,7 +131,7 @@ def paths(cfg: DictConfig) -> None:
             pid = str(rec["problem_id"])
             if pid not in questions:
                 raise ValueError(f"{shard}:{i}: problem {pid!r} is not in {cfg.io.seed}")
-            found = P.problem_paths(Node.from_dict(rec["tree"]))
+            found = P.problem_paths(Node.from_dict(rec["tree"]), e.lenient_plan_steps)
             categories.append(found.category)
             tree_stats.append(rec.get("stats", {}))
             counts["dropped_random"] += found.dropped_random
@@ -178,11 +179,17 @@ def perturb(cfg: DictConfig) -> None:
         return
     problems = _problems(cfg.io.seed)
     rng = random.Random(cfg.random_seed)
-    jobs = [plan_perturb(_lookup(problems, r, cfg.io.all_pass, i), r["paths"], rng) for i, r in enumerate(records, 1)]
+    pc = cfg.explore.perturb
+    jobs = [plan_perturb(_lookup(problems, r, cfg.io.all_pass, i), r["paths"], rng, pc.question_cut)
+            for i, r in enumerate(records, 1)]
     with _policy_and_pool(cfg) as (policy, pool):
         prompt_fn = exploration_prompt_fn(policy, cfg.explore.n_fewshot, cfg.random_seed, cfg.explore.prompt)
-        out, stats = run_perturb(jobs, policy, pool, prompt_fn, MctsSettings.from_config(cfg),
-                                 cfg.explore.perturb.n_samples, cfg.explore.perturb.max_per_problem, h)
+        settings = MctsSettings.from_config(cfg)
+        if pc.mode == "mcts":
+            out, stats = perturb_mcts(jobs, policy, pool, prompt_fn, settings, pc.max_per_problem, h,
+                                      seed=cfg.random_seed, lenient=cfg.explore.lenient_plan_steps)
+        else:
+            out, stats = run_perturb(jobs, policy, pool, prompt_fn, settings, pc.n_samples, pc.max_per_problem, h)
     write_jsonl(cfg.io.out, out)
     log.info("perturb: %s", stats)
 
