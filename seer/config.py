@@ -118,14 +118,12 @@ class RefineConfig:
     temperature: float = 0.7
     max_tokens: int = 1024
     verify: bool = True  # run the rewritten code; if it fails the tests, fall back to the reference code too
-    # chat: zero-shot chat prompt, "Wrong step: N" prefix; from_step: raw-text 3-shot prompt answered
-    # "From step <num> ..." and stopped at </code>\n</step> (the authors')
+    # chat: zero-shot chat prompt, "Wrong step: N" prefix, a malformed rewrite repaired from the reference;
+    # from_step: raw-text 3-shot prompt answered "From step <num> ...", stopped at </code>\n</step>, a
+    # malformed rewrite or one naming a step not in the path DROPPED (the authors')
     prompt: str = "chat"
     paths_per_problem: int = 1  # incorrect paths refined per all-fail problem (the authors: every kept one, <= 4)
     attempts_without_path: int = 1  # refinements of a problem whose tree has no valid path (the authors: 6)
-    # drop a rewrite that is malformed or names a step not in the path (the authors); false: repair it
-    # from the reference solution
-    drop_invalid: bool = False
 
     def __post_init__(self) -> None:
         _choice("explore.refine.prompt", self.prompt, REFINE_PROMPTS)

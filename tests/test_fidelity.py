@@ -218,8 +218,8 @@ def test_paper_experiments_select_the_authors_behaviour(experiment):
         ("dead_end", "expanded", True, "plan_first", True)
     assert (e.perturb.mode, e.perturb.question_cut, e.perturb.max_per_problem) == ("mcts", "first_period", 6)
     r = e.refine
-    assert (r.prompt, r.temperature, r.max_tokens, r.paths_per_problem, r.attempts_without_path, r.drop_invalid,
-            r.verify) == ("from_step", 0.6, 512, 4, 6, True, False)
+    assert (r.prompt, r.temperature, r.max_tokens, r.paths_per_problem, r.attempts_without_path, r.verify) == \
+        ("from_step", 0.6, 512, 4, 6, False)
     assert t.heldout_fraction == 0.0 and list(t.lora.target_modules) == ["q_proj", "v_proj"]
     assert (t.loss_norm, t.overlong, t.skip_all_one_values, t.mask_refined_prefix) == ("sequence", "drop", True, True)
     assert (t.direct_model, t.direct_prompt, t.direct_dedup) == ("base", "plain", True)
@@ -277,3 +277,61 @@ def test_question_cuts():
     q = "Sort the list by key.value. Return it."
     assert before_first_period(q) == "Sort the list by key"
     assert first_sentence(q) == "Sort the list by key.value."
+
+
+# --- 9. refinement ----------------------------------------------------------------------------
+
+WRONG = ["<step>\n1. Read the input.\n</step>", "<step>\n2. Return 0.\n</step>",
+         "<step>\n<code>\n```python\ndef f():\n    return 0\n```\n</code>\n</step>"]
+REF = "def f():\n    return 1"
+FIXED_CODE = "<step>\n<code>\n```python\ndef f():\n    return 1\n```\n</code>\n</step>"
+
+
+def test_from_step_splices_at_the_named_step_and_drops_what_does_not_fit():
+    from seer.search.refine_from_step import splice_from_step
+
+    head = "From step 2, the path goes wrong. Rewriting the path from step 2.\n"
+    fixed = splice_from_step(WRONG, head + "<step>\n2. Return 1.\n</step>\n" + FIXED_CODE, REF)
+    assert fixed == WRONG[:1] + ["<step>\n2. Return 1.\n</step>", FIXED_CODE]
+    # only the code step rewritten ("From step <code>"): every plan step kept
+    assert splice_from_step(WRONG, "From step <code>, ...\n" + FIXED_CODE, REF) == WRONG[:2] + [FIXED_CODE]
+    # a step not in the path, numbers out of sequence, code before the last step, no code: dropped
+    assert splice_from_step(WRONG, "<step>\n5. Return 1.\n</step>\n" + FIXED_CODE, REF) is None
+    assert splice_from_step(WRONG, "<step>\n2. a\n</step>\n<step>\n4. b\n</step>\n" + FIXED_CODE, REF) is None
+    assert splice_from_step(WRONG, FIXED_CODE + "\n<step>\n2. a\n</step>", REF) is None
+    assert splice_from_step(WRONG, "<step>\n2. Return 1.\n</step>", REF) is None
+    # an empty path must be rewritten from step 1
+    assert splice_from_step([], "<step>\n2. x\n</step>\n" + FIXED_CODE, REF) is None
+    assert splice_from_step([], "<step>\n1. x\n</step>\n" + FIXED_CODE, REF) == ["<step>\n1. x\n</step>", FIXED_CODE]
+    # rewritten code that does not parse: the reference stands in; a cut-off answer is closed first
+    bad = "<step>\n2. y\n</step>\n<step>\n<code>\n```python\ndef f(:\n```\n</code>\n</step>"
+    assert splice_from_step(WRONG, bad, REF)[-1] == FIXED_CODE
+    cut = "<step>\n2. y\n</step>\n<step>\n<code>\n```python\ndef f():\n    return 1\n```\n</code>"
+    assert splice_from_step(WRONG, cut, REF)[-1] == FIXED_CODE
+
+
+def test_refine_from_step_plans_every_path_and_six_attempts_and_drops_bad_rewrites():
+    import random
+
+    from seer.search.refine import plan_jobs, refine
+
+    problem = dataclasses.replace(_problem("p"), solution=REF)
+    other = [WRONG[0], "<step>\n2. Return 2.\n</step>", WRONG[2]]
+    paths = [{"steps": s} for s in (WRONG, other, WRONG[:1] + WRONG[2:], WRONG[1:], WRONG)]
+    jobs = plan_jobs(problem, paths, random.Random(0), per_problem=4, attempts_without_path=6)
+    assert len(jobs) == 4
+    assert [j.incorrect for j in plan_jobs(problem, [], random.Random(0), 4, 6)] == [[]] * 6
+
+    answers = iter(["<step>\n2. Return 1.\n</step>\n" + FIXED_CODE,  # good
+                    "<step>\n9. Return 1.\n</step>\n" + FIXED_CODE,  # names a step not in the path
+                    "<step>\n2. Return 1.\n</step>\n" + FIXED_CODE])  # a repeat of the first answer
+    policy = ScriptedPolicy(lambda prompt, call, j: next(answers))
+    jobs = [plan_jobs(problem, [{"steps": WRONG}], random.Random(0), 4, 6)[0]] * 3
+    out, stats = refine(jobs, policy, None, 0.6, 512, "h", prompt="from_step")
+    req = policy.calls[0][1]
+    assert (req.temperature, req.max_tokens, req.stop) == (0.6, 512, ["</code>\n</step>"])
+    prompt = policy.calls[0][0][0]
+    assert "<user>" not in prompt and prompt.count("From step") >= 4 and prompt.count("Example ") == 3
+    assert stats["refined"] == 1 and stats["dropped_malformed"] == 1 and stats["duplicates"] == 1
+    assert out[0].steps == WRONG[:1] + ["<step>\n2. Return 1.\n</step>", FIXED_CODE]
+    assert out[0].q_values == [None, None, 1.0] and out[0].repairs == WRONG

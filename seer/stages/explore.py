@@ -25,7 +25,7 @@ from seer.search.mcts import BatchedMcts, Executor, MctsSettings, PromptFn
 from seer.search.perturb import perturb as run_perturb
 from seer.search.perturb import perturb_mcts
 from seer.search.perturb import plan_job as plan_perturb
-from seer.search.refine import plan_job as plan_refine
+from seer.search.refine import plan_jobs as plan_refine
 from seer.search.refine import refine as run_refine
 from seer.search.shards import Explorer, run_shard, shard_problems
 from seer.search.tree import Node
@@ -207,11 +207,14 @@ def refine(cfg: DictConfig) -> None:
         return
     problems = _problems(cfg.io.seed)
     rng = random.Random(cfg.random_seed)
-    jobs = [plan_refine(_lookup(problems, r, cfg.io.all_fail, i), r["paths"], rng) for i, r in enumerate(records, 1)]
+    jobs = [job for i, r in enumerate(records, 1)
+            for job in plan_refine(_lookup(problems, r, cfg.io.all_fail, i), r["paths"], rng, rc.paths_per_problem,
+                                   rc.attempts_without_path)]
     # no model is loaded when no problem has a reference solution (refine then only counts them)
     needs_model = any(j.problem.solution.strip() for j in jobs)
     with _policy_and_pool(cfg) if needs_model else contextlib.nullcontext((None, None)) as (policy, pool):
-        out, stats = run_refine(jobs, policy, pool if rc.verify else None, rc.temperature, rc.max_tokens, h)
+        out, stats = run_refine(jobs, policy, pool if rc.verify else None, rc.temperature, rc.max_tokens, h,
+                                rc.prompt)
     write_jsonl(cfg.io.out, out)
     write_json(stats_out, {**stats, "enabled": True, "config_hash": h})
     log.info("refine: %s", stats)
