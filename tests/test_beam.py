@@ -57,7 +57,7 @@ def test_direct_answer_wins_when_valued_highest():
 
 def _infer(**kw):
     base = dict(b1=3, b2=4, temperature=0.5, top_p=1.0, max_depth=15, max_step_tokens=64, use_value=True,
-                direct_fraction=-1.0, random_seed=0)
+                direct_fraction=-1.0, random_seed=0, remove_duplicates=False, strip_asserts=False)
     base.update(kw)
     return type("I", (), base)()
 

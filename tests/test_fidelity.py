@@ -335,3 +335,28 @@ def test_refine_from_step_plans_every_path_and_six_attempts_and_drops_bad_rewrit
     assert stats["refined"] == 1 and stats["dropped_malformed"] == 1 and stats["duplicates"] == 1
     assert out[0].steps == WRONG[:1] + ["<step>\n2. Return 1.\n</step>", FIXED_CODE]
     assert out[0].q_values == [None, None, 1.0] and out[0].repairs == WRONG
+
+
+# --- 10. inference ----------------------------------------------------------------------------
+
+def test_beam_removes_duplicate_siblings_before_scoring_and_strips_asserts():
+    from seer.data.schemas import Problem, Tests
+    from seer.search.beam import BeamSettings, beam_search, beam_search_samples, without_asserts
+
+    answer = "<code>\n```python\ndef f():\n    return 2\nassert f() == 2\n```\n</code>\n</step>"
+    round0 = ["1. same plan\n</step>", " 1. same plan\n</step>\n", answer, "1. other\n</step>"]
+    problem = Problem("p", "Write f.", Tests("assert", ["assert f() == 2"]), entry_point="f")
+    values = lambda text: 0.9 if "return 2" in text else 0.1  # noqa: E731
+    for dedup, scored in ((True, 3), (False, 4)):
+        pol = ScriptedPolicy(lambda p, c, j: round0[j], values=values)
+        beam_search(pol, [problem], BeamSettings(b1=1, b2=4, max_depth=3, remove_duplicates=dedup))
+        assert len(pol.value_calls[0]) == scored
+
+    assert without_asserts("def f():\n    return 2\n  assert f() == 2\nx = 1") == "def f():\n    return 2\nx = 1"
+
+    from seer.config import compose
+
+    cfg = compose(["experiment=paper_qwen", "infer.b1=1", "infer.max_depth=3"])  # b2 = 4
+    pol = ScriptedPolicy(lambda p, c, j: round0[j], values=values)
+    (sample,) = beam_search_samples(pol, [problem], cfg)
+    assert "return 2" in sample["solution"] and "assert" not in sample["solution"]

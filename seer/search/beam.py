@@ -11,6 +11,8 @@ Every round makes ONE generate call and ONE value call for all live problems.
 ``use_value=False`` ranks by the policy's likelihood instead (the "without value model" ablation);
 ``direct_fraction`` in [0, 1] forces that share of first-step samples to open a code step and the
 rest to open a plan step (0 = "always plan", the "without adaptive CoT" ablation); < 0 is off.
+``remove_duplicates`` drops a sampled step identical (after stripping) to a sibling's, before
+scoring; ``strip_asserts`` drops ``assert`` lines from the answer's code (both the authors').
 """
 from __future__ import annotations
 
@@ -72,6 +74,8 @@ class BeamSettings:
     use_value: bool = True
     direct_fraction: float = -1.0
     seed: int = 0
+    remove_duplicates: bool = False
+    strip_asserts: bool = False
 
     def __post_init__(self) -> None:
         if self.b1 < 1 or self.b2 < 1:
@@ -118,10 +122,17 @@ def beam_search(policy: Policy, problems: Sequence[Problem], s: BeamSettings) ->
         req = GenerateRequest(n=n, temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_step_tokens,
                               stop=list(STEP_STOP), seed=s.seed + depth)
         new: list[tuple[int, Candidate]] = []
+        siblings: dict[tuple[int, int], set[str]] = {}
         for (i, parent, opener), gens in zip(owners, policy.generate(prompts, req)):
+            seen = siblings.setdefault((i, id(parent)), set())
             for g in gens:
-                new.append((i, _child(parent, opener, g, depth + 1, s.max_depth)))
                 states[i].tokens += g.n_tokens
+                if s.remove_duplicates:
+                    key = (opener + g.text).strip()
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                new.append((i, _child(parent, opener, g, depth + 1, s.max_depth)))
         _score(policy, states, new, s)
         by_state: dict[int, list[Candidate]] = {}
         for i, c in new:
@@ -182,7 +193,13 @@ def settings_from(cfg: Any) -> BeamSettings:
     ic = cfg.infer
     return BeamSettings(b1=ic.b1, b2=ic.b2, temperature=ic.temperature, top_p=ic.top_p, max_depth=ic.max_depth,
                         max_step_tokens=ic.max_step_tokens, use_value=ic.use_value,
-                        direct_fraction=ic.direct_fraction, seed=ic.random_seed)
+                        direct_fraction=ic.direct_fraction, seed=ic.random_seed,
+                        remove_duplicates=ic.remove_duplicates, strip_asserts=ic.strip_asserts)
+
+
+def without_asserts(code: str) -> str:
+    """The code without its ``assert`` lines (the authors' solver_demo.py 125-129)."""
+    return "\n".join(line for line in code.split("\n") if not line.strip().startswith("assert"))
 
 
 def beam_search_samples(policy: Policy, problems: Sequence[Problem], cfg: Any) -> list[dict[str, Any]]:
@@ -192,6 +209,8 @@ def beam_search_samples(policy: Policy, problems: Sequence[Problem], cfg: Any) -
     for st in beam_search(policy, problems, s):
         ans = choose_answer(st, s)
         code = ans.code if ans is not None and ans.code else ""
+        if code and s.strip_asserts:
+            code = without_asserts(code)
         out.append({
             "task_id": st.problem.id,
             "solution": to_solution(st.problem, f"```python\n{code}\n```") if code else "",
