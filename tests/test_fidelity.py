@@ -360,3 +360,22 @@ def test_beam_removes_duplicate_siblings_before_scoring_and_strips_asserts():
     pol = ScriptedPolicy(lambda p, c, j: round0[j], values=values)
     (sample,) = beam_search_samples(pol, [problem], cfg)
     assert "return 2" in sample["solution"] and "assert" not in sample["solution"]
+
+
+# --- 11. stage-2 direct samples ---------------------------------------------------------------
+
+def test_plain_direct_samples_are_code_only_and_de_duplicated():
+    from seer.config import compose
+    from seer.stages.train import PLAIN_DIRECT_STOP, label_direct, plain_direct_prompt
+
+    problem = _problem("p")
+    prompt = plain_direct_prompt(problem)
+    assert prompt.endswith("```python\n") and "<step>" not in prompt and PLAIN_DIRECT_STOP == ["```"]
+    good, bad = "def f():\n    return 1\n```", "def f():\n    return 0\n```"
+    cfg = compose(["experiment=paper_qwen", "sandbox.workers=1"])
+    assert (cfg.train.direct_model, cfg.train.direct_prompt, cfg.train.direct_dedup) == ("base", "plain", True)
+    paths = label_direct(cfg, [problem], [[good, good, bad, good]])
+    assert [p.reward for p in paths] == [1.0, -1.0]  # the repeats count once
+    assert paths[0].steps == ["<step>\n<code>\n```python\ndef f():\n    return 1\n```\n</code>\n</step>"]
+    cfg.train.direct_dedup = False
+    assert len(label_direct(cfg, [problem], [[good, good, bad, good]])) == 4

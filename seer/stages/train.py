@@ -25,7 +25,7 @@ from seer.data.jsonl import read_jsonl, write_json, write_jsonl
 from seer.data.schemas import Problem, TrainPath
 from seer.llm.policy import GenerateRequest
 from seer.llm.prompts import STEP_STOP, exploration_prompt, format_question
-from seer.llm.steps import CODE_OPEN, parse_step
+from seer.llm.steps import CODE_OPEN, format_code_step, parse_step
 from seer.train.data import read_paths, split_heldout, tokenize_paths, without_all_one_targets
 
 log = logging.getLogger(__name__)
@@ -130,19 +130,39 @@ def direct_prompt_parts(problem: Problem) -> tuple[str, str]:
     return user, prefix + DIRECT_OPEN
 
 
+PLAIN_DIRECT_STOP = ["```"]
+
+
+def plain_direct_prompt(problem: Problem) -> str:
+    """The authors' stage-2 direct prompt (direct.py 19-25, 86), in our words: raw text asking for the
+    solution code only, the answer opened as a python block (sample with `PLAIN_DIRECT_STOP`)."""
+    return ("Write a solution to the problem below. Write only the solution code: no tests, no example "
+            f"calls.\n\n{format_question(problem)}\n\nSolution:\n```python\n")
+
+
+def direct_step(problem: Problem, continuation: str, prompt: str) -> str:
+    """The code step of a direct answer: `prompt` step - the continuation of the opened code step;
+    plain - the code the continuation holds."""
+    if prompt == "plain":
+        return format_code_step(continuation.split("```")[0])
+    return direct_prompt_parts(problem)[1] + continuation
+
+
 def label_direct(cfg: DictConfig, problems: Sequence[Problem], texts: Sequence[Sequence[str]]) -> list[TrainPath]:
     """One path per generated direct answer: the code step, rewarded +1/-1 by the problem's tests.
 
-    `texts[i]` are the continuations of problem i's direct prompt. A step that does not parse (or
+    `texts[i]` are the continuations of problem i's direct prompt (`train.direct_prompt`); with
+    `train.direct_dedup` a problem's repeated answers count once. A step that does not parse (or
     whose code does not) is -1 without running, as in exploration.
     """
     h = config_hash(cfg)
     steps: list[tuple[Problem, str]] = []
     to_run: list[tuple[int, tuple[str, Any]]] = []
     for p, conts in zip(problems, texts):
-        prefix = direct_prompt_parts(p)[1]
+        if cfg.train.direct_dedup:
+            conts = list(dict.fromkeys(conts))
         for t in conts:
-            parsed = parse_step(prefix + t)
+            parsed = parse_step(direct_step(p, t, cfg.train.direct_prompt))
             if parsed.valid and parsed.is_terminal and parsed.code is not None:
                 to_run.append((len(steps), (parsed.code, p.tests)))
             steps.append((p, parsed.text))
@@ -184,10 +204,19 @@ def direct_samples(cfg: DictConfig) -> None:
     _require(cfg, "model", "seed", "data", "samples", "out")
     problems = read_jsonl(cfg.io.seed, Problem.from_dict)
     stage1 = read_paths(cfg.io.data)
-    policy = load_policy(cfg, cfg.io.model)  # either backend (vllm on a cluster)
-    prompts = [policy.chat_prompt(u, assistant_prefix=a) for u, a in map(direct_prompt_parts, problems)]
+    if cfg.train.direct_model == "base":  # the authors sample the base model
+        from seer.llm.factory import build_policy
+
+        policy = build_policy(cfg)
+    else:
+        policy = load_policy(cfg, cfg.io.model)  # either backend (vllm on a cluster)
+    if cfg.train.direct_prompt == "plain":
+        prompts, stop = [plain_direct_prompt(p) for p in problems], PLAIN_DIRECT_STOP
+    else:
+        prompts = [policy.chat_prompt(u, assistant_prefix=a) for u, a in map(direct_prompt_parts, problems)]
+        stop = STEP_STOP
     req = GenerateRequest(n=int(cfg.train.direct_n), temperature=float(cfg.train.direct_temperature),
-                          max_tokens=int(cfg.explore.max_step_tokens), stop=STEP_STOP, seed=int(cfg.train.random_seed))
+                          max_tokens=int(cfg.explore.max_step_tokens), stop=stop, seed=int(cfg.train.random_seed))
     gens = policy.generate(prompts, req)
     direct = label_direct(cfg, problems, [[g.text for g in row] for row in gens])
     n_pos = sum(p.correct for p in direct)
