@@ -379,3 +379,28 @@ def test_plain_direct_samples_are_code_only_and_de_duplicated():
     assert paths[0].steps == ["<step>\n<code>\n```python\ndef f():\n    return 1\n```\n</code>\n</step>"]
     cfg.train.direct_dedup = False
     assert len(label_direct(cfg, [problem], [[good, good, bad, good]])) == 4
+
+
+# --- 12. the value head -----------------------------------------------------------------------
+
+def test_value_head_init_and_training_only_dropout():
+    import torch
+
+    from seer.model.policy_value import ValueHead
+
+    torch.manual_seed(0)
+    small, default = ValueHead(256), ValueHead(256, "linear_default")
+    assert small.linear.bias.item() == 0.0 and small.linear.weight.abs().max().item() < 0.05
+    # torch's Linear init: uniform in +-1/sqrt(fan_in), bias too
+    bound = 1 / 256 ** 0.5
+    assert default.linear.weight.abs().max().item() <= bound and default.linear.bias.item() != 0.0
+    assert default.linear.weight.abs().max().item() > 0.5 * bound
+    h = torch.randn(8, 256)
+    default.dropout = 0.1
+    default.train()
+    assert not torch.equal(default(h), default(h))  # dropout on h while training
+    default.eval()
+    assert torch.equal(default(h), default(h))
+    assert "dropout" not in "".join(default.state_dict())  # never saved: a loaded head has none
+    with pytest.raises(ValueError, match="linear_default"):
+        ValueHead(4, "xavier")

@@ -83,10 +83,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     dtype = torch_dtype(cfg.model.dtype, device)
     if stage == 1:
         model = create_policy_value(cfg.model.name, cfg.train.lora, cache_dir=cfg.model.cache_dir, dtype=dtype,
-                                    device=device)
+                                    device=device, head_init=cfg.train.value_head_init)
     else:
         model = load_policy_value(cfg.io.ref_model, new_lora=cfg.train.lora, cache_dir=cfg.model.cache_dir,
                                   dtype=dtype, device=device)
+    model.value_head.dropout = float(cfg.train.value_head_dropout)
     fmt = as_policy(model, device=device, chat_template=cfg.model.chat_template, max_context=cfg.model.max_context,
                     progress=False)
     if cfg.train.skip_all_one_values:
