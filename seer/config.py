@@ -190,6 +190,9 @@ class ExploreConfig:
     # a step holding a code fence without <code>, or cut at max_step_tokens: false = invalid (-1 at
     # once); true = kept as a plan node (the authors)
     lenient_plan_steps: bool = False
+    # a path's plan step holding several numbered lines becomes one step per line, its value target on
+    # the last (the authors retag such text as several steps)
+    split_numbered_steps: bool = False
     max_correct_paths: int = 4
     max_incorrect_paths: int = 4
     tot_depth: int = 4

@@ -214,8 +214,8 @@ def test_paper_experiments_select_the_authors_behaviour(experiment):
 
     cfg = compose([f"experiment={experiment}"])
     e, t, i = cfg.explore, cfg.train, cfg.infer
-    assert (e.stop_rule, e.value_backup, e.fresh_value_head, e.prompt, e.lenient_plan_steps) == \
-        ("dead_end", "expanded", True, "plan_first", True)
+    assert (e.stop_rule, e.value_backup, e.fresh_value_head, e.prompt, e.lenient_plan_steps, e.split_numbered_steps) == \
+        ("dead_end", "expanded", True, "plan_first", True, True)
     assert (e.perturb.mode, e.perturb.question_cut, e.perturb.max_per_problem) == ("mcts", "first_period", 6)
     r = e.refine
     assert (r.prompt, r.temperature, r.max_tokens, r.paths_per_problem, r.attempts_without_path, r.verify) == \
@@ -404,3 +404,13 @@ def test_value_head_init_and_training_only_dropout():
     assert "dropout" not in "".join(default.state_dict())  # never saved: a loaded head has none
     with pytest.raises(ValueError, match="linear_default"):
         ValueHead(4, "xavier")
+
+
+def test_a_step_of_several_numbered_lines_is_split():
+    from seer.search.paths import split_numbered_steps
+
+    steps = ["<step>\n1. Sort.\n- ascending\n2. Scan.\n</step>", "<step>\n3. Return.\n</step>",
+             "<step>\n<code>\n```python\nx = [\n1]\n```\n</code>\n</step>"]
+    out, q = split_numbered_steps(steps, [0.5, 0.25, 1.0])
+    assert out == ["<step>\n1. Sort.\n- ascending\n</step>", "<step>\n2. Scan.\n</step>", steps[1], steps[2]]
+    assert q == [None, 0.5, 0.25, 1.0]

@@ -141,3 +141,25 @@ def summarize(categories: Sequence[str], tree_stats: Sequence[dict[str, Any]],
         "tree_wall_time_s_mean": round(total("wall_time") / n, 3) if n else 0.0,
         "nodes": total("nodes"),
     }
+
+
+_NUMBERED_LINE = re.compile(r"\n(?=\d)")
+
+
+def split_numbered_steps(steps: Sequence[str], q_values: Sequence[float | None]
+                         ) -> tuple[list[str], list[float | None]]:
+    """A plan step holding several numbered lines becomes one step per numbered line, the value
+    target staying on the last piece (`explore.split_numbered_steps`, the authors'
+    preprocess_mcts_data.py 102-110 + 205: they retag such a step's text as several steps)."""
+    out_steps: list[str] = []
+    out_q: list[float | None] = []
+    for step, q in zip(steps, q_values, strict=True):
+        p = parse_step(step)
+        pieces = [] if p.is_terminal else [x.strip() for x in _NUMBERED_LINE.split(p.body) if x.strip()]
+        if len(pieces) <= 1:
+            out_steps.append(step)
+            out_q.append(q)
+            continue
+        out_steps += [f"<step>\n{x}\n</step>" for x in pieces]
+        out_q += [None] * (len(pieces) - 1) + [q]
+    return out_steps, out_q

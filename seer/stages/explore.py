@@ -139,8 +139,10 @@ def paths(cfg: DictConfig) -> None:
             correct = P.cap(found.correct, e.max_correct_paths, rng)
             incorrect = P.cap(found.incorrect, e.max_incorrect_paths, rng)
             counts["dropped_by_cap"] += len(found.correct) + len(found.incorrect) - len(correct) - len(incorrect)
-            out += [TrainPath(pid, questions[pid], p.steps, list(p.q_values), p.reward, "mcts", h)
-                    for p in correct + incorrect]
+            for p in correct + incorrect:
+                steps, q = (P.split_numbered_steps(p.steps, p.q_values) if e.split_numbered_steps
+                            else (p.steps, list(p.q_values)))
+                out.append(TrainPath(pid, questions[pid], steps, q, p.reward, "mcts", h))
             # perturbation starts from any correct path, refinement from any incorrect one
             if found.category == "only_correct":
                 all_pass.append({"problem_id": pid, "config_hash": h,
