@@ -59,7 +59,7 @@ def test_paper_qwen_plans_the_authors_pipeline():
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     jobs = {m.group(1): int(m.group(2))
-            for m in re.finditer(r"^(\w+)\s+(\d+)$", r.stdout.split("Job stats:")[1].split("total")[0], re.M)}
+            for m in re.finditer(r"^(\w+)\s+(\d+)$", r.stdout.split("Job stats:")[1].split("total")[0], re.MULTILINE)}
     assert jobs["explore"] == 64 and jobs["perturb"] == 1 and jobs["refine"] == 1 and jobs["direct_samples"] == 1
     assert jobs["train_stage1"] == 1 and jobs["train_stage2"] == 1
     stages = re.findall(r"-m seer (\w+) (\S+)", r.stdout)

@@ -139,7 +139,8 @@ PLAN_FEWSHOT: tuple[FewShotExample, ...] = (
              "            if c <= a and best[a - c] + 1 < best[a]:\n"
              "                best[a] = best[a - c] + 1\n"
              "    return best[amount] if best[amount] != float('inf') else -1",
-        tests=("assert min_coins([1, 3, 4], 6) == 2", "assert min_coins([2], 3) == -1", "assert min_coins([5], 0) == 0"),
+        tests=("assert min_coins([1, 3, 4], 6) == 2", "assert min_coins([2], 3) == -1",
+               "assert min_coins([5], 0) == 0"),
     ),
 )
 

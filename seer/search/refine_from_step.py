@@ -53,7 +53,8 @@ _EXAMPLES = (
      "<step>\n2. Return the element at index len(nums) // 2.\n</step>\n"
      "<step>\n<code>\n```python\ndef middle(nums):\n    s = sorted(nums)\n    return s[len(s) // 2]\n```\n</code>\n"
      "</step>",
-     "def middle(nums):\n    s = sorted(nums)\n    n = len(s)\n    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2",
+     "def middle(nums):\n    s = sorted(nums)\n    n = len(s)\n"
+     "    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2",
      "From step 2, the path goes wrong. Rewriting the path from step 2.\n"
      "<step>\n2. For an odd length the median is the middle element; for an even length it is the mean of "
      "the two middle elements.\n</step>\n"
