@@ -63,21 +63,23 @@ def _problems(path: str) -> dict[str, Problem]:
 
 
 @contextlib.contextmanager
-def _policy_and_pool(cfg: DictConfig) -> Iterator[tuple[Policy, Executor]]:
+def _policy_and_pool(cfg: DictConfig, searching: bool = True) -> Iterator[tuple[Policy, Executor]]:
     # imported here: loading torch and starting workers is only worth it when there is work
     from seer.sandbox import SandboxPool
 
-    policy = _explore_policy(cfg)
+    policy = _explore_policy(cfg, searching)
     with SandboxPool.from_config(cfg.sandbox) as pool:
         yield policy, pool
 
 
-def _explore_policy(cfg: DictConfig) -> Policy:
+def _explore_policy(cfg: DictConfig, searching: bool) -> Policy:
     """The base model, or a trained policy-value model (value head: round 2+); with
-    explore.fresh_value_head the base model gets an untrained head, as the authors' round 1 had."""
+    explore.fresh_value_head a search (not refinement) on the base model gets an untrained head, as
+    the authors' round 1 had."""
     from seer.stages.common import load_policy
 
-    if cfg.explore.fresh_value_head and cfg.explore.use_value and not (cfg.io.model or cfg.model.adapter):
+    base = not (cfg.io.model or cfg.model.adapter)
+    if searching and base and cfg.explore.fresh_value_head and cfg.explore.use_value:
         from seer.llm.factory import build_policy
         from seer.model.policy_value import UntrainedValueHead
 
@@ -214,7 +216,8 @@ def refine(cfg: DictConfig) -> None:
                                    rc.attempts_without_path)]
     # no model is loaded when no problem has a reference solution (refine then only counts them)
     needs_model = any(j.problem.solution.strip() for j in jobs)
-    with _policy_and_pool(cfg) if needs_model else contextlib.nullcontext((None, None)) as (policy, pool):
+    opened = _policy_and_pool(cfg, searching=False) if needs_model else contextlib.nullcontext((None, None))
+    with opened as (policy, pool):
         out, stats = run_refine(jobs, policy, pool if rc.verify else None, rc.temperature, rc.max_tokens, h,
                                 rc.prompt)
     write_jsonl(cfg.io.out, out)
