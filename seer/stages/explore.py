@@ -28,7 +28,7 @@ from seer.search.perturb import plan_job as plan_perturb
 from seer.search.refine import plan_jobs as plan_refine
 from seer.search.refine import refine as run_refine
 from seer.search.shards import Explorer, run_shard, shard_problems
-from seer.search.tree import Node
+from seer.search.tree import Node, TreePath
 from seer.tracking import Tracker
 
 log = logging.getLogger(__name__)
@@ -141,17 +141,18 @@ def paths(cfg: DictConfig) -> None:
             correct = P.cap(found.correct, e.max_correct_paths, rng)
             incorrect = P.cap(found.incorrect, e.max_incorrect_paths, rng)
             counts["dropped_by_cap"] += len(found.correct) + len(found.incorrect) - len(correct) - len(incorrect)
-            for p in correct + incorrect:
-                steps, q = (P.split_numbered_steps(p.steps, p.q_values) if e.split_numbered_steps
-                            else (p.steps, list(p.q_values)))
-                out.append(TrainPath(pid, questions[pid], steps, q, p.reward, "mcts", h))
-            # perturbation starts from any correct path, refinement from any incorrect one
+            if e.split_numbered_steps:
+                correct, incorrect = ([TreePath(*P.split_numbered_steps(p.steps, p.q_values), p.terminal, p.reward)
+                                       for p in kept] for kept in (correct, incorrect))
+            out += [TrainPath(pid, questions[pid], p.steps, list(p.q_values), p.reward, "mcts", h)
+                    for p in correct + incorrect]
+            # perturbation starts from any correct path; refinement from the kept incorrect ones, as the
+            # authors' (a repaired path is then a training path: train.mask_refined_prefix)
             if found.category == "only_correct":
                 all_pass.append({"problem_id": pid, "config_hash": h,
                                  "paths": [P.path_record(p) for p in found.correct]})
             elif found.category in ("only_incorrect", "none"):
-                all_fail.append({"problem_id": pid, "config_hash": h,
-                                 "paths": [P.path_record(p) for p in found.incorrect]})
+                all_fail.append({"problem_id": pid, "config_hash": h, "paths": [P.path_record(p) for p in incorrect]})
     counts["correct_before_balance"] = sum(t.correct for t in out)
     counts["incorrect_before_balance"] = len(out) - counts["correct_before_balance"]
     balanced = P.balance(out, lambda t: t.correct, lambda t: t.problem_id, rng)
