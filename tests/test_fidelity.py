@@ -414,3 +414,34 @@ def test_a_step_of_several_numbered_lines_is_split():
     out, q = split_numbered_steps(steps, [0.5, 0.25, 1.0])
     assert out == ["<step>\n1. Sort.\n- ascending\n</step>", "<step>\n2. Scan.\n</step>", steps[1], steps[2]]
     assert q == [None, 0.5, 0.25, 1.0]
+
+
+def test_paths_stage_splits_steps_and_refines_the_kept_paths_it_trains_on(tmp_path):
+    from seer.config import compose
+    from seer.data.jsonl import read_jsonl, write_jsonl
+    from seer.data.schemas import TrainPath
+    from seer.llm.steps import format_code_step
+    from seer.stages import explore as stages
+
+    root = Node()
+    plan_node = root.add_child(Node(step="<step>\n1. Sort.\n2. Scan.\n</step>"))
+    for i in range(6):  # six distinct failing code steps under one two-line plan step
+        n = plan_node.add_child(Node(step=format_code_step(f"def f():\n    return {i}")))
+        n.set_terminal("code", -1.0)
+        for m in n.lineage():
+            m.visits, m.value_sum = m.visits + 1, m.value_sum - 1.0
+    seed, shard = tmp_path / "seed.jsonl", tmp_path / "shard-0.jsonl.gz"
+    write_jsonl(seed, [_problem("p")])
+    write_jsonl(shard, [{"problem_id": "p", "config_hash": "x", "tree": root.to_dict(), "stats": {}}])
+    out = {k: tmp_path / f"{k}.jsonl" for k in ("paths", "all_pass", "all_fail")}
+    cfg = compose(["experiment=paper_qwen", "tracking=disabled", f"io.seed={seed}", f"io.out={out['paths']}",
+                   f"io.all_pass={out['all_pass']}", f"io.all_fail={out['all_fail']}",
+                   f"io.stats={tmp_path / 'stats.json'}", f"io.trees=[{shard}]", "stage=paths"])
+    stages.paths(cfg)
+    (fail,) = read_jsonl(out["all_fail"])
+    assert len(fail["paths"]) == 4  # the 4 kept of 6, not all of them
+    assert all(p["steps"][:2] == ["<step>\n1. Sort.\n</step>", "<step>\n2. Scan.\n</step>"] for p in fail["paths"])
+    assert all(p["q_values"][:2] == [None, -1.0] for p in fail["paths"])
+    # the paths refinement starts from are the training paths, split the same way
+    trained = read_jsonl(out["paths"], TrainPath.from_dict)
+    assert sorted(t.steps for t in trained) == sorted(p["steps"] for p in fail["paths"])
