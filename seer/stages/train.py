@@ -5,8 +5,9 @@
   stage-1 model (the new adapter disabled) as the KL reference. Writes the model directory
   `io.out` (+ metrics.json); checkpoints live beside it in `<io.out>.ckpt/` (Snakemake deletes a
   failed job's outputs, not its neighbours) and are removed once the model is saved.
-- `direct_samples`: n direct solutions per seed problem from the stage-1 model, labelled by the
-  tests (+1/-1), balanced, mixed 1:1 with stage-1 data.
+- `direct_samples`: n direct solutions per seed problem from the stage-1 model (`train.direct_model`:
+  or the base model, as the authors), labelled by the tests (+1/-1), balanced, mixed 1:1 with
+  stage-1 data.
 """
 from __future__ import annotations
 
