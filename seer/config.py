@@ -24,6 +24,16 @@ from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 T = TypeVar("T")
 
 
+def _choice(key: str, value: str, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise ValueError(f"{key}={value!r}: valid values are {', '.join(valid)}")
+
+
+def _positive(key: str, value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{key} must be >= 1, got {value}")
+
+
 @dataclass
 class ModelConfig:
     name: str = "smollm2-135m"  # embedded id (smollm2-135m, qwen2.5-coder-0.5b, tiny) or hub name / local dir
@@ -80,11 +90,28 @@ class BenchConfig:
     use_plus_tests: bool = True
 
 
+PERTURB_MODES = ("rollouts", "mcts")
+QUESTION_CUTS = ("first_sentence", "first_period")
+
+
 @dataclass
 class PerturbConfig:
     enabled: bool = True
     max_per_problem: int = 6
-    n_samples: int = 6
+    n_samples: int = 6  # mode=rollouts: independent completions of the prefix
+    # mcts: a full tree (the explore settings) from the perturbed prefix, its failing paths keep the tree's
+    # Q on the suffix steps (the authors); rollouts: n_samples independent completions, suffix unscored
+    mode: str = "rollouts"
+    # first_period: text before the first '.' (the authors' split('.')[0]); first_sentence: up to the
+    # first sentence end or line break
+    question_cut: str = "first_sentence"
+
+    def __post_init__(self) -> None:
+        _choice("explore.perturb.mode", self.mode, PERTURB_MODES)
+        _choice("explore.perturb.question_cut", self.question_cut, QUESTION_CUTS)
+
+
+REFINE_PROMPTS = ("chat", "from_step")
 
 
 @dataclass
@@ -93,6 +120,17 @@ class RefineConfig:
     temperature: float = 0.7
     max_tokens: int = 1024
     verify: bool = True  # run the rewritten code; if it fails the tests, fall back to the reference code too
+    # chat: zero-shot chat prompt, "Wrong step: N" prefix, a malformed rewrite repaired from the reference;
+    # from_step: raw-text 3-shot prompt answered "From step <num> ...", stopped at </code>\n</step>, a
+    # malformed rewrite or one naming a step not in the path DROPPED (the authors')
+    prompt: str = "chat"
+    paths_per_problem: int = 1  # incorrect paths refined per all-fail problem (the authors: every kept one, <= 4)
+    attempts_without_path: int = 1  # refinements of a problem whose tree has no valid path (the authors: 6)
+
+    def __post_init__(self) -> None:
+        _choice("explore.refine.prompt", self.prompt, REFINE_PROMPTS)
+        _positive("explore.refine.paths_per_problem", self.paths_per_problem)
+        _positive("explore.refine.attempts_without_path", self.attempts_without_path)
 
 
 @dataclass
@@ -117,6 +155,11 @@ class SraConfig:
     methods: list[str] = field(default_factory=list)  # thinking-data baselines in the DAG: sra | cot | tot
 
 
+STOP_RULES = ("exhausted", "dead_end")
+VALUE_BACKUPS = ("children", "expanded")
+EXPLORE_PROMPTS = ("chat", "plan_first")
+
+
 @dataclass
 class ExploreConfig:
     method: str = "seer"  # seer | sra | cot | tot
@@ -131,6 +174,27 @@ class ExploreConfig:
     n_fewshot: int = 3
     batch_problems: int = 16  # live trees per shard; each MCTS round is ONE generate call over all of them
     use_value: bool = True  # value estimates for non-terminal leaves when the policy has a head
+    # exhausted: a node whose children are all closed is closed and the search goes on elsewhere until
+    # every node is closed or `iterations` ran; dead_end: the tree stops as soon as selection reaches a
+    # node whose children are all terminal (the authors: `iterations` is only an upper bound)
+    stop_rule: str = "exhausted"
+    # children: each non-terminal child backs up its own V (no backup without a value head);
+    # expanded: each expansion backs up ONE V, of the expanded node read at its prompt's last token
+    # (the authors); a node whose prompt does not fit gets -1 and is closed
+    value_backup: str = "children"
+    # round 1 (the base model has no value head): give it a freshly initialised one, as the authors'
+    # engine did (their round-1 values are an untrained head's); false: no value estimates in round 1
+    fresh_value_head: bool = False
+    # chat: chat-template prompt, 4 worked examples incl. a direct answer, fixed per problem;
+    # plan_first: raw-text prompt asking for a high-level plan first, n_fewshot of 7 plan-first examples
+    # re-drawn at every expansion (the authors)
+    prompt: str = "chat"
+    # a step holding a code fence without <code>, or cut at max_step_tokens: false = invalid (-1 at
+    # once); true = kept as a plan node (the authors)
+    lenient_plan_steps: bool = False
+    # a path's plan step holding several numbered lines becomes one step per line, its value target on
+    # the last (the authors retag such text as several steps)
+    split_numbered_steps: bool = False
     max_correct_paths: int = 4
     max_incorrect_paths: int = 4
     tot_depth: int = 4
@@ -138,6 +202,11 @@ class ExploreConfig:
     perturb: PerturbConfig = field(default_factory=PerturbConfig)
     refine: RefineConfig = field(default_factory=RefineConfig)
     sra: SraConfig = field(default_factory=SraConfig)
+
+    def __post_init__(self) -> None:
+        _choice("explore.stop_rule", self.stop_rule, STOP_RULES)
+        _choice("explore.value_backup", self.value_backup, VALUE_BACKUPS)
+        _choice("explore.prompt", self.prompt, EXPLORE_PROMPTS)
 
 
 @dataclass
@@ -159,6 +228,9 @@ class SftConfig:
     warmup_ratio: float = 0.05
     batch_size: int = 4
     grad_accum: int = 1
+
+
+LOSS_NORMS = ("token_group", "sequence")
 
 
 @dataclass
@@ -186,6 +258,29 @@ class TrainConfig:
     direct_n: int = 5  # stage-2 direct samples per seed problem
     direct_temperature: float = 0.6
     random_seed: int = 0
+    # token_group: every term a token mean over the whole accumulation group; sequence: each sequence's
+    # token-mean NLL (0 for an incorrect path) and per-sequence value MSE, averaged over sequences (the
+    # authors train one sequence per micro-batch)
+    loss_norm: str = "token_group"
+    overlong: str = "truncate"  # a path longer than max_length: truncate | drop (the authors)
+    # no value targets on a multi-step path whose Q values are all 1 (the authors)
+    skip_all_one_values: bool = False
+    # no value targets on the steps a refined path shares with the incorrect path it repairs (the authors)
+    mask_refined_prefix: bool = False
+    direct_model: str = "stage1"  # which model samples the stage-2 direct answers: stage1 | base (the authors)
+    direct_prompt: str = "step"  # step: the zero-shot step prompt opened at the code step | plain (the authors)
+    direct_dedup: bool = False  # drop repeated direct answers of a problem (the authors)
+    value_head_dropout: float = 0.0  # dropout before the value head in training (the authors: 0.1)
+    value_head_init: str = "small"  # small: N(0, 1/(hidden+1)) | linear_default: torch's Linear init (the authors)
+
+    def __post_init__(self) -> None:
+        _choice("train.loss_norm", self.loss_norm, LOSS_NORMS)
+        _choice("train.overlong", self.overlong, ("truncate", "drop"))
+        _choice("train.direct_model", self.direct_model, ("stage1", "base"))
+        _choice("train.direct_prompt", self.direct_prompt, ("step", "plain"))
+        _choice("train.value_head_init", self.value_head_init, ("small", "linear_default"))
+        if not 0.0 <= self.heldout_fraction < 1.0:
+            raise ValueError(f"train.heldout_fraction must be in [0, 1), got {self.heldout_fraction}")
 
 
 INFER_METHODS = ("direct", "cot", "beam")  # single-shot answers, or SEER's adaptive beam search
@@ -205,6 +300,8 @@ class InferConfig:
     use_value: bool = True  # False: rank by policy likelihood (the "without value model" ablation)
     n_samples: int = 1
     random_seed: int = 0
+    remove_duplicates: bool = False  # beam: drop a candidate step identical to a sibling's (the authors)
+    strip_asserts: bool = False  # drop `assert` lines from the final answer (the authors)
 
     def __post_init__(self) -> None:
         if self.method not in INFER_METHODS:
@@ -333,6 +430,10 @@ def compose(overrides: list[str] | None = None, conf_dir: str | os.PathLike[str]
     except (ConfigCompositionException, OmegaConfBaseException, ConfigKeyError) as e:
         cause = e.__cause__ or e
         raise ConfigError(_valid_keys_hint(f"{type(cause).__name__}: {cause}")) from None
+    try:
+        OmegaConf.to_object(cfg)  # runs the schema's __post_init__ checks on the composed values
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     OmegaConf.set_readonly(cfg, False)
     return cfg
 

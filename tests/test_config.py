@@ -47,7 +47,8 @@ def test_paper_and_embedded_explore_groups_compose(exp):
 
 def test_paper_values():
     cfg = compose(["experiment=paper_qwen"])
-    assert (cfg.explore.iterations, cfg.explore.n_children, cfg.explore.max_depth) == (60, 5, 8)
+    # the authors' 8 plan steps + the code step: seer counts the code step in max_depth
+    assert (cfg.explore.iterations, cfg.explore.n_children, cfg.explore.max_depth) == (60, 5, 9)
     assert (cfg.train.lora.r, cfg.train.lora.alpha, cfg.train.beta, cfg.train.lr) == (64, 128, 0.025, 5e-5)
     assert (cfg.infer.b1, cfg.infer.b2, cfg.infer.temperature, cfg.infer.max_depth) == (3, 4, 0.5, 15)
 

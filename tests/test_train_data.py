@@ -109,6 +109,17 @@ def test_truncation_drops_cut_steps_and_overlong_prompts(fmt):
     assert len(tokenize_paths([path, path], fmt, full.prompt_len)) == 0
 
 
+def test_overlong_drop_removes_a_path_that_does_not_fit_instead_of_truncating(fmt):
+    # train.overlong=drop, the authors' train_multi.py 121-128 + 283-287 (docs/fidelity.md, item 6)
+    path = TrainPath("a", QUESTION, [PLAN, CODE_OK], [0.5, 1.0], 1.0, "mcts")
+    full = tokenize_path(path, fmt, 512)
+    n = len(full.input_ids)
+    assert tokenize_path(path, fmt, n, "drop").input_ids == full.input_ids  # fits exactly: kept whole
+    assert tokenize_path(path, fmt, n - 1, "drop") is None
+    assert len(tokenize_path(path, fmt, n - 1, "truncate").input_ids) == n - 1
+    assert tokenize_paths([path, path], fmt, n - 1, "drop") == []
+
+
 def test_heldout_split_is_by_problem_and_deterministic():
     class E:
         def __init__(self, pid):

@@ -70,3 +70,20 @@ def test_every_job_rule_has_a_log():
     jobs = {n: b for n, b in rules.items() if re.search(r"^\s+(shell|run|script):", b, re.M)}
     assert len(jobs) >= 15 and set(rules) - set(jobs) == {"all"}
     assert [n for n, b in jobs.items() if not re.search(r"^\s+log:", b, re.M)] == []
+
+
+@pytest.mark.slow
+def test_paper_qwen_plans_the_authors_pipeline():
+    # every stage composes experiment=paper_qwen, whose groups select the authors' behaviour
+    # (docs/fidelity.md; the keys are checked in tests/test_fidelity.py)
+    cmd = [sys.executable, "-m", "snakemake", "-n", "-p", "--cores", "2", "-d", str(REPO), "-s",
+           str(REPO / "Snakefile"), "--config", "experiment=paper_qwen"]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    jobs = {m.group(1): int(m.group(2))
+            for m in re.finditer(r"^(\w+)\s+(\d+)$", r.stdout.split("Job stats:")[1].split("total")[0], re.MULTILINE)}
+    assert jobs["explore"] == 64 and jobs["perturb"] == 1 and jobs["refine"] == 1 and jobs["direct_samples"] == 1
+    assert jobs["train_stage1"] == 1 and jobs["train_stage2"] == 1
+    stages = re.findall(r"-m seer (\w+) (\S+)", r.stdout)
+    assert stages and all(arg == "experiment=paper_qwen" for _, arg in stages)
+    assert {"explore", "perturb", "refine", "stage1_data", "train", "direct_samples"} <= {s for s, _ in stages}

@@ -86,7 +86,8 @@ class TrainPath:
     The assistant response is the steps joined by newlines (``response()``), the last step being
     the code step. ``reward`` is +1 (the code passes the tests) or -1: NLL is taken on correct
     paths only. ``q_values[i]`` is the value target on the last token of ``steps[i]``; ``None``
-    masks a step (no target).
+    masks a step (no target). ``repairs``: for a refined path, the steps of the incorrect path it
+    rewrites (``train.mask_refined_prefix`` masks the targets of the steps they share).
     """
 
     problem_id: str
@@ -96,6 +97,7 @@ class TrainPath:
     reward: float
     source: str
     config_hash: str = ""
+    repairs: list[str] = dataclasses.field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.source not in PATH_SOURCES:
@@ -113,7 +115,10 @@ class TrainPath:
         return "\n".join(self.steps)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        if not self.repairs:
+            del d["repairs"]  # only refined paths have one
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainPath":

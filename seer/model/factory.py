@@ -3,7 +3,7 @@
 It chooses the backend (`backend.name`: transformers | vllm), the weights (the base model
 `cfg.model`, or a trained policy-value directory: `model_dir`, else `io.model`, else
 `model.adapter`) and the value head (a policy-value directory brings its own; the base model has
-none). Threads and the device are set up here once for every backend.
+none, or with `untrained_value_head` a freshly initialised one, as the authors' round 1). Threads and the device are set up here once for every backend.
 """
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from seer.model.value_policy import as_policy
 BACKENDS = ("transformers", "vllm")
 
 
-def load_policy(cfg: Any, model_dir: str | os.PathLike[str] = "") -> Policy:
-    """The Policy of `cfg.backend` over the base model or the policy-value directory (see the module)."""
+def load_policy(cfg: Any, model_dir: str | os.PathLike[str] = "", untrained_value_head: bool = False) -> Policy:
+    """The Policy of `cfg.backend` over the base model or the policy-value directory (see the module);
+    `untrained_value_head` gives the base model (only) a fresh value head."""
     name = cfg.backend.name
     if name not in BACKENDS:
         raise ValueError(f"backend.name: unknown backend {name!r}; valid: {', '.join(BACKENDS)}")
@@ -36,7 +37,8 @@ def load_policy(cfg: Any, model_dir: str | os.PathLike[str] = "") -> Policy:
         if d:
             return as_policy(_load_trained(cfg, d, device), progress=progress, prefix_sharing=sharing, **common)
         model, tok = load_model_and_tokenizer(cfg.model, device=device)
-        return TransformersPolicy(model, tok, progress=progress, prefix_sharing=sharing, **common)
+        return TransformersPolicy(model, tok, progress=progress, prefix_sharing=sharing,
+                                  value_fn=_fresh_head(cfg, untrained_value_head), **common)
     # vLLM serves merged weights; a transformers scorer on the same GPU reads the value head
     scorer: TransformersPolicy | None = None
     if d:
@@ -47,7 +49,18 @@ def load_policy(cfg: Any, model_dir: str | os.PathLike[str] = "") -> Policy:
         weights, tokenizer_dir = merged_weights(d, model, cfg.model.cache_dir), d
     else:
         weights = tokenizer_dir = resolve_model(cfg.model)
+        if untrained_value_head:
+            model, tok = load_model_and_tokenizer(cfg.model, device=device)
+            scorer = TransformersPolicy(model, tok, progress=False, value_fn=_fresh_head(cfg, True), **common)
     return vllm_backend.build_vllm_policy(cfg, weights, tokenizer_dir, scorer)
+
+
+def _fresh_head(cfg: Any, wanted: bool) -> Any:
+    if not wanted:
+        return None
+    from seer.model.policy_value import UntrainedValueHead
+
+    return UntrainedValueHead(seed=cfg.random_seed)
 
 
 def _load_trained(cfg: Any, model_dir: str, device: str) -> Any:

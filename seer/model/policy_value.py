@@ -40,18 +40,58 @@ _MERGED_MARK = "seer-merged.txt"  # written last into a finished merged copy in 
 FORMAT_VERSION = 1
 
 
-class ValueHead(nn.Module):
-    """``tanh(w . h + b)``: one scalar in [-1, 1] per position."""
+HEAD_INITS = ("small", "linear_default")
 
-    def __init__(self, hidden_size: int) -> None:
+
+class ValueHead(nn.Module):
+    """``tanh(w . h + b)``: one scalar in [-1, 1] per position.
+
+    ``init`` (`train.value_head_init`): small - N(0, 1/(hidden+1)) weights, zero bias, so early value
+    gradients do not swamp the LM's; linear_default - torch's own Linear init (the authors' head).
+    ``dropout`` (`train.value_head_dropout`, the authors' 0.1) applies to h in training mode only; it
+    is set by the trainer and never saved, so a loaded head has none.
+    """
+
+    def __init__(self, hidden_size: int, init: str = "small") -> None:
         super().__init__()
+        if init not in HEAD_INITS:
+            raise ValueError(f"value head init {init!r}: valid values are {', '.join(HEAD_INITS)}")
         self.linear = nn.Linear(hidden_size, 1, dtype=torch.float32)
-        # small weights: start near v = 0 so early value gradients do not swamp the LM's
-        nn.init.normal_(self.linear.weight, std=1.0 / (hidden_size + 1))
-        nn.init.zeros_(self.linear.bias)
+        if init == "small":
+            nn.init.normal_(self.linear.weight, std=1.0 / (hidden_size + 1))
+            nn.init.zeros_(self.linear.bias)
+        self.dropout = 0.0
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.linear(hidden.to(self.linear.weight.dtype))).squeeze(-1)
+        h = hidden.to(self.linear.weight.dtype)
+        if self.dropout and self.training:
+            h = nn.functional.dropout(h, self.dropout, training=True)
+        return torch.tanh(self.linear(h)).squeeze(-1)
+
+
+class UntrainedValueHead(nn.Module):
+    """The value head of the authors' round 1: freshly initialised, never trained.
+
+    Their engine (the MARIO vLLM fork) loads a ``value_head.pth`` next to every model, and for the
+    base model that file is written by ``save_value_head.py`` of Super_MARIO: weights N(0, std) with
+    std = the model's ``initializer_range`` (0.02 for Qwen2.5 and DeepSeek-Coder), bias 0. The head is
+    sized on first use (``hidden.shape[-1]``) from a seeded generator, so it needs no model config.
+    """
+
+    def __init__(self, seed: int = 0, std: float = 0.02) -> None:
+        super().__init__()
+        self.seed, self.std = seed, std
+        self.linear: nn.Linear | None = None
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        if self.linear is None:
+            g = torch.Generator().manual_seed(self.seed)
+            self.linear = nn.Linear(hidden.shape[-1], 1, dtype=torch.float32)
+            with torch.no_grad():
+                self.linear.weight.copy_(torch.randn(self.linear.weight.shape, generator=g) * self.std)
+                self.linear.bias.zero_()
+            self.linear.to(hidden.device)
+        return torch.tanh(self.linear(hidden.to(torch.float32))).squeeze(-1)
 
 
 @dataclass
@@ -195,14 +235,14 @@ def read_meta(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def create_policy_value(base: str, lora: Any, *, cache_dir: str = "", dtype: torch.dtype = torch.float32,
-                        device: str = "cpu", stage: int = 1) -> PolicyValueModel:
+                        device: str = "cpu", stage: int = 1, head_init: str = "small") -> PolicyValueModel:
     """A fresh stage-1 model: base LM `base` (a `model.name`) + new LoRA (`lora`: r, alpha, dropout,
-    target_modules) + a new value head."""
+    target_modules) + a new value head (`head_init`, see `ValueHead`)."""
     from seer.llm.load import load_tokenizer
 
     path = _resolve_base(base, cache_dir)
     lm = add_lora(_load_lm(path, dtype, device), lora.r, lora.alpha, lora.dropout, lora.target_modules)
-    head = ValueHead(lm.config.hidden_size).to(device)
+    head = ValueHead(lm.config.hidden_size, head_init).to(device)
     meta = {"base_model": base, "base_adapters": [], "stage": stage}
     return PolicyValueModel(lm, head, load_tokenizer(path), meta)
 

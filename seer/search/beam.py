@@ -11,6 +11,8 @@ Every round makes ONE generate call and ONE value call for all live problems.
 ``use_value=False`` ranks by the policy's likelihood instead (the "without value model" ablation);
 ``direct_fraction`` in [0, 1] forces that share of first-step samples to open a code step and the
 rest to open a plan step (0 = "always plan", the "without adaptive CoT" ablation); < 0 is off.
+``remove_duplicates`` drops a sampled step identical (after stripping) to a sibling's, before
+scoring; ``strip_asserts`` drops ``assert`` lines from the answer's code (both the authors').
 """
 from __future__ import annotations
 
@@ -101,10 +103,17 @@ def beam_search(policy: Policy, problems: Sequence[Problem], s: InferConfig) -> 
         req = GenerateRequest(n=n, temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_step_tokens,
                               stop=list(STEP_STOP), seed=s.random_seed + depth)
         new: list[tuple[int, Candidate]] = []
+        siblings: dict[tuple[int, int], set[str]] = {}
         for (i, parent, opener), gens in zip(owners, policy.generate(prompts, req)):
+            seen = siblings.setdefault((i, id(parent)), set())
             for g in gens:
-                new.append((i, _child(parent, opener, g, depth + 1, s.max_depth)))
                 states[i].tokens += g.n_tokens
+                if s.remove_duplicates:
+                    key = (opener + g.text).strip()
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                new.append((i, _child(parent, opener, g, depth + 1, s.max_depth)))
         _score(policy, states, new, s)
         by_state: dict[int, list[Candidate]] = {}
         for i, c in new:
@@ -162,12 +171,19 @@ def choose_answer(st: BeamState, s: InferConfig) -> Candidate | None:
     return max(with_code, key=lambda c: _rank_key(c, s)) if with_code else None
 
 
+def without_asserts(code: str) -> str:
+    """The code without its ``assert`` lines (the authors' solver_demo.py 125-129)."""
+    return "\n".join(line for line in code.split("\n") if not line.strip().startswith("assert"))
+
+
 def beam_search_samples(policy: Policy, problems: Sequence[Problem], s: InferConfig) -> list[dict[str, Any]]:
     """EvalPlus samples with a per-task trace (chosen path, values, direct or CoT)."""
     out = []
     for st in beam_search(policy, problems, s):
         ans = choose_answer(st, s)
         code = ans.code if ans is not None and ans.code else ""
+        if code and s.strip_asserts:
+            code = without_asserts(code)
         out.append({
             "task_id": st.problem.id,
             "solution": to_solution(st.problem, f"```python\n{code}\n```") if code else "",

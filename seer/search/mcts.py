@@ -6,10 +6,18 @@ One iteration of one tree:
 - Expansion: sample ``n_children`` continuations of the leaf's path, each stopped at ``</step>``.
 - Evaluation: a code child is run against the tests (+1 pass / -1 otherwise); an unparsable child
   (a step cut at max_step_tokens; a complete code block ended by EOS counts as a code step), a
-  non-code child at ``max_depth`` and a leaf whose prompt does not fit the context get -1. A
-  non-terminal child gets V(child) from the policy's value head when it has one (round 2+);
-  without a value head (round 1) only terminal rewards are backed up.
+  non-code child at ``max_depth`` and a leaf whose prompt does not fit the context get -1
+  (``lenient_plan_steps``: a cut step or one with a bare code fence is a plan node instead, as in
+  the authors' code). Values from the policy's value head (``value_backup``): ``children`` - each
+  non-terminal child backs up V(child), and without a head only terminal rewards count;
+  ``expanded`` - each expansion backs up ONE value, V of the expanded node read at the last token
+  of the prompt that expanded it (the authors').
 - Backup: every evaluated node adds its value and one visit to itself and each ancestor.
+
+When a tree stops (``stop_rule``): ``exhausted`` - a node whose children are all closed is closed
+and selection goes elsewhere, until the root is closed or ``iterations`` ran; ``dead_end`` - the
+tree stops as soon as selection reaches a node whose children are all terminal (the authors'
+selection returns None there), so ``iterations`` is only an upper bound.
 
 Batching: ``BatchedMcts`` keeps up to ``batch_problems`` trees live. Each round makes ONE
 ``policy.generate`` call holding the expansion of every live tree, submits all new code to the
@@ -69,6 +77,20 @@ def select_leaf(root: Node, c_puct: float, rng: random.Random) -> Node | None:
     return descend(root, lambda n: select_child(n, c_puct, rng))
 
 
+def select_leaf_dead_end(root: Node, c_puct: float, rng: random.Random) -> Node | None:
+    """Descend by PUCT over non-terminal children to an unexpanded node; None - the tree stops - when
+    the descent reaches a node whose children are all terminal (that node is closed) or the root is
+    terminal. Closed flags must then mean terminal only: ``refresh_closed`` is not used with this rule."""
+    node = root
+    while node.expanded:
+        nxt = select_child(node, c_puct, rng)
+        if nxt is None:
+            node.closed = True
+            return None
+        node = nxt
+    return None if node.closed else node
+
+
 def backup(node: Node, value: float) -> None:
     """Add ``value`` and one visit to ``node`` and every ancestor up to the root (no discount)."""
     n: Node | None = node
@@ -78,11 +100,16 @@ def backup(node: Node, value: float) -> None:
         n = n.parent
 
 
-def child_from_generation(gen: Generation, depth: int, max_depth: int) -> Node:
+# errors of a step without <code> that the authors' parser still reads as a plan step
+_LENIENT_ERRORS = ("no closing </step>", "code in a non-final step")
+
+
+def child_from_generation(gen: Generation, depth: int, max_depth: int, lenient: bool = False) -> Node:
     """A new node for a sampled step at ``depth`` (root = 0).
 
     Invalid and too-deep children are terminal with reward -1 at once; a code child is terminal
-    with its reward pending until the sandbox answers.
+    with its reward pending until the sandbox answers. ``lenient``: a step without ``<code>`` that is
+    cut short or holds a code fence is a plan step (the authors' parser), not an invalid one.
     """
     p = parse_step(gen.text)
     if STEP_CLOSE not in gen.text and gen.finish_reason == "stop":
@@ -92,6 +119,8 @@ def child_from_generation(gen: Generation, depth: int, max_depth: int) -> Node:
         if closed.is_terminal and closed.valid and closed.code is not None:
             p = dataclasses.replace(closed, text=format_code_step(closed.code))
     node = Node(step=p.text, prior=math.exp(gen.mean_logprob), n_tokens=gen.n_tokens)
+    if lenient and p.error in _LENIENT_ERRORS and "<code>" not in p.body:
+        p = dataclasses.replace(p, error=None)
     if not p.valid:
         node.set_terminal("invalid", -1.0, p.error or "")
         return node
@@ -137,6 +166,7 @@ class BatchedMcts:
         self.policy, self.executor, self.prompt_fn = policy, executor, prompt_fn
         self.settings, self.seed, self.max_context = settings, seed, max_context
         self.use_value = settings.use_value and policy.has_value_head
+        self.dead_end = settings.stop_rule == "dead_end"
         self.engine = EngineStats()
 
     def __call__(self, problems: Sequence[Problem], emit: Callable[[dict[str, Any]], None]) -> None:
@@ -165,8 +195,9 @@ class BatchedMcts:
     def _prepare(self, s: _LiveTree) -> None:
         """Select the next leaf of ``s`` and build its prompt, or mark the tree finished."""
         st = self.settings
+        select = select_leaf_dead_end if self.dead_end else select_leaf
         while s.iterations < st.iterations:
-            leaf = select_leaf(s.root, st.c_puct, s.rng)
+            leaf = select(s.root, st.c_puct, s.rng)
             if leaf is None:
                 break
             prompt = self.prompt_fn(s.problem, leaf.steps())
@@ -177,7 +208,7 @@ class BatchedMcts:
             leaf.set_terminal("over_length", -1.0,
                               f"prompt {n} + step {st.max_step_tokens} > context {self.max_context} tokens")
             backup(leaf, -1.0)
-            if leaf.parent is not None:
+            if leaf.parent is not None and not self.dead_end:
                 leaf.parent.refresh_closed()
         s.leaf, s.prompt = None, ""
 
@@ -189,12 +220,15 @@ class BatchedMcts:
         self.engine.rounds += 1
         self.engine.sequences += len(live) * st.n_children
         to_value: list[tuple[Node, str]] = []
+        expanded_values = self.use_value and st.value_backup == "expanded"
         for s, gens in zip(live, outs, strict=True):
             leaf = s.leaf
             assert leaf is not None
             depth = leaf.depth + 1
+            if expanded_values:
+                to_value.append((leaf, s.prompt))  # the expanded node's state: its prompt's last token
             for g in gens:
-                child = child_from_generation(g, depth, st.max_depth)
+                child = child_from_generation(g, depth, st.max_depth, st.lenient_plan_steps)
                 leaf.add_child(child)
                 s.tokens += g.n_tokens
                 self.engine.tokens += g.n_tokens
@@ -204,7 +238,7 @@ class BatchedMcts:
                     s.sandbox_runs += 1
                 elif child.terminal is not None:
                     backup(child, float(child.reward))  # type: ignore[arg-type]
-                elif self.use_value:
+                elif self.use_value and not expanded_values:
                     # the child's state: its step closed by </step> and the newline its value is read at
                     to_value.append((child, s.prompt + g.text + "\n"))
             s.iterations += 1
@@ -237,7 +271,8 @@ class BatchedMcts:
         progress.add(correct=sum(child.reward > 0 for child, _ in s.pending))
         s.pending.clear()
         assert s.leaf is not None
-        s.leaf.refresh_closed()
+        if not self.dead_end:
+            s.leaf.refresh_closed()
         self._prepare(s)
 
     def _record(self, s: _LiveTree) -> dict[str, Any]:

@@ -19,16 +19,19 @@ from seer.llm.steps import parse_step
 from seer.search.tree import Node, TreePath, enumerate_paths
 
 T = TypeVar("T")
+LENIENT_ERROR = "code in a non-final step"  # what a stored lenient plan step parses to (it is closed)
 CATEGORIES: tuple[str, ...] = ("only_correct", "only_incorrect", "mixed", "none")
 _RANDOM_USE = re.compile(r"\brandom\.")
 
 
-def well_formed(path: TreePath) -> bool:
-    """Every step parses; only the last one is a code step."""
+def well_formed(path: TreePath, lenient: bool = False) -> bool:
+    """Every step parses; only the last one is a code step. ``lenient``: a plan step holding a bare
+    code fence counts as parsed (``explore.lenient_plan_steps``: exploration kept it as a plan node)."""
     if not path.steps:
         return False
     parsed = [parse_step(s) for s in path.steps]
-    return all(p.valid for p in parsed) and parsed[-1].is_terminal and not any(p.is_terminal for p in parsed[:-1])
+    ok = all(p.valid or (lenient and not p.is_terminal and p.error == LENIENT_ERROR) for p in parsed[:-1])
+    return ok and parsed[-1].valid and parsed[-1].is_terminal and not any(p.is_terminal for p in parsed[:-1])
 
 
 def final_code(path: TreePath) -> str:
@@ -68,9 +71,9 @@ class ProblemPaths:
         return "only_incorrect" if self.incorrect else "none"
 
 
-def problem_paths(root: Node) -> ProblemPaths:
+def problem_paths(root: Node, lenient: bool = False) -> ProblemPaths:
     executed = [p for p in enumerate_paths(root) if p.terminal == "code"]
-    good = [p for p in executed if well_formed(p)]
+    good = [p for p in executed if well_formed(p, lenient)]
     correct = [p for p in good if p.reward > 0]
     kept = [p for p in correct if not uses_random(final_code(p))]
     return ProblemPaths(correct=dedupe_by_final_step(kept),
@@ -138,3 +141,25 @@ def summarize(categories: Sequence[str], tree_stats: Sequence[dict[str, Any]],
         "tree_wall_time_s_mean": round(total("wall_time") / n, 3) if n else 0.0,
         "nodes": total("nodes"),
     }
+
+
+_NUMBERED_LINE = re.compile(r"\n(?=\d)")
+
+
+def split_numbered_steps(steps: Sequence[str], q_values: Sequence[float | None]
+                         ) -> tuple[list[str], list[float | None]]:
+    """A plan step holding several numbered lines becomes one step per numbered line, the value
+    target staying on the last piece (`explore.split_numbered_steps`, the authors'
+    preprocess_mcts_data.py 102-110 + 205: they retag such a step's text as several steps)."""
+    out_steps: list[str] = []
+    out_q: list[float | None] = []
+    for step, q in zip(steps, q_values, strict=True):
+        p = parse_step(step)
+        pieces = [] if p.is_terminal else [x.strip() for x in _NUMBERED_LINE.split(p.body) if x.strip()]
+        if len(pieces) <= 1:
+            out_steps.append(step)
+            out_q.append(q)
+            continue
+        out_steps += [f"<step>\n{x}\n</step>" for x in pieces]
+        out_q += [None] * (len(pieces) - 1) + [q]
+    return out_steps, out_q

@@ -6,7 +6,9 @@ steps (renumbered), ending in the rewritten code step; if that code step is miss
 parse, the reference solution becomes the code step. With ``verify`` the rewritten code is also
 run against the tests and a failing rewrite falls back to the reference code (the paper only
 checks that it parses). Value targets: none for every step but the last, which gets +1.
-Problems without a reference solution are skipped and counted.
+Problems without a reference solution are skipped and counted. ``prompt="from_step"`` uses the
+authors' prompt and checks instead (`seer.search.refine_from_step`): malformed rewrites are dropped.
+Each refined path records the incorrect path it repairs (``TrainPath.repairs``).
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ from seer.llm.prompts import format_question
 from seer.llm.solutions import to_solution
 from seer.llm.steps import STEP_CLOSE, STEP_OPEN, format_code_step, format_plan_step, parse_step
 from seer.search.mcts import Executor
+from seer.search.refine_from_step import STOP as FROM_STEP_STOP
+from seer.search.refine_from_step import from_step_prompt, splice_from_step
 
 WRONG_STEP_PREFIX = "Wrong step:"
 _WRONG = re.compile(r"^\s*(\d+)")
@@ -93,25 +97,34 @@ class RefineJob:
     incorrect: list[str]  # steps of the incorrect path to repair ([] when the tree had no valid path)
 
 
-def plan_job(problem: Problem, incorrect_paths: Sequence[dict[str, Any]], rng: random.Random) -> RefineJob:
-    steps = list(rng.choice(list(incorrect_paths))["steps"]) if incorrect_paths else []
-    return RefineJob(problem, steps)
+def plan_jobs(problem: Problem, incorrect_paths: Sequence[dict[str, Any]], rng: random.Random,
+              per_problem: int = 1, attempts_without_path: int = 1) -> list[RefineJob]:
+    """Up to ``per_problem`` of the problem's incorrect paths (drawn at random), or
+    ``attempts_without_path`` attempts from an empty path when the tree had no valid one."""
+    if not incorrect_paths:
+        return [RefineJob(problem, []) for _ in range(attempts_without_path)]
+    if per_problem == 1:
+        return [RefineJob(problem, list(rng.choice(list(incorrect_paths))["steps"]))]
+    chosen = rng.sample(list(incorrect_paths), min(per_problem, len(incorrect_paths)))
+    return [RefineJob(problem, list(p["steps"])) for p in chosen]
 
 
 def refine(jobs: Sequence[RefineJob], policy: Policy | None, executor: Executor | None, temperature: float,
-           max_tokens: int, config_hash: str = "") -> tuple[list[TrainPath], dict[str, int]]:
+           max_tokens: int, config_hash: str = "", prompt: str = "chat") -> tuple[list[TrainPath], dict[str, int]]:
     """One batched generate over the jobs with a reference solution; ``executor`` None = no verify.
 
     ``policy`` may be None only when no job has a reference solution (nothing to generate).
     """
-    stats = {"problems": len(jobs), "no_reference": 0, "refined": 0, "wrong_step_unread": 0,
-             "fallback_unparsable": 0, "fallback_failed_tests": 0}
     todo = [j for j in jobs if j.problem.solution.strip()]
-    stats["no_reference"] = len(jobs) - len(todo)
+    if todo and policy is None:
+        raise ValueError("refine: a policy is needed for problems with a reference solution")
+    if prompt == "from_step":
+        return _refine_from_step(todo, len(jobs), policy, executor, temperature, max_tokens, config_hash)
+    stats = {"problems": len(jobs), "no_reference": len(jobs) - len(todo), "refined": 0, "wrong_step_unread": 0,
+             "fallback_unparsable": 0, "fallback_failed_tests": 0}
     if not todo:
         return [], stats
-    if policy is None:
-        raise ValueError("refine: a policy is needed for problems with a reference solution")
+    assert policy is not None
     prompts = []
     for j in todo:
         user, prefix = refine_prompt(j.problem, j.incorrect, j.problem.solution)
@@ -132,7 +145,47 @@ def refine(jobs: Sequence[RefineJob], policy: Policy | None, executor: Executor 
         if check is not None and not check.result().passed:
             stats["fallback_failed_tests"] += 1
             steps = steps[:-1] + [format_code_step(j.problem.solution)]
-        q: list[float | None] = [*([None] * (len(steps) - 1)), 1.0]
-        paths.append(TrainPath(j.problem.id, format_question(j.problem), steps, q, 1.0, "refine", config_hash))
+        paths.append(_refined(j, steps, config_hash))
+    stats["refined"] = len(paths)
+    return paths, stats
+
+
+def _refined(job: RefineJob, steps: list[str], config_hash: str) -> TrainPath:
+    q: list[float | None] = [*([None] * (len(steps) - 1)), 1.0]
+    return TrainPath(job.problem.id, format_question(job.problem), steps, q, 1.0, "refine", config_hash,
+                     repairs=list(job.incorrect))
+
+
+def _refine_from_step(todo: Sequence[RefineJob], n_jobs: int, policy: Policy | None, executor: Executor | None,
+                      temperature: float, max_tokens: int, config_hash: str) -> tuple[list[TrainPath], dict[str, int]]:
+    """The authors' refinement: raw 3-shot prompt, malformed rewrites dropped, repeated answers once."""
+    stats = {"problems": n_jobs, "no_reference": n_jobs - len(todo), "refined": 0, "dropped_malformed": 0,
+             "duplicates": 0, "fallback_failed_tests": 0}
+    if not todo:
+        return [], stats
+    assert policy is not None
+    prompts = [from_step_prompt(j.problem, j.incorrect, j.problem.solution) for j in todo]
+    outs = policy.generate(prompts, GenerateRequest(n=1, temperature=temperature, max_tokens=max_tokens,
+                                                    stop=FROM_STEP_STOP))
+    seen: set[str] = set()
+    kept: list[tuple[RefineJob, list[str], Future[Any] | None]] = []
+    for j, gens in zip(todo, outs, strict=True):
+        answer = gens[0].text
+        if answer in seen:  # the authors keep one copy of an answer
+            stats["duplicates"] += 1
+            continue
+        seen.add(answer)
+        steps = None if "Now it is your turn" in answer else splice_from_step(j.incorrect, answer, j.problem.solution)
+        if steps is None:
+            stats["dropped_malformed"] += 1
+            continue
+        check = executor.submit(to_solution(j.problem, steps[-1]), j.problem.tests) if executor is not None else None
+        kept.append((j, steps, check))
+    paths = []
+    for j, steps, check in kept:
+        if check is not None and not check.result().passed:
+            stats["fallback_failed_tests"] += 1
+            steps = steps[:-1] + [format_code_step(j.problem.solution)]
+        paths.append(_refined(j, steps, config_hash))
     stats["refined"] = len(paths)
     return paths, stats

@@ -5,8 +5,9 @@
   stage-1 model (the new adapter disabled) as the KL reference. Writes the model directory
   `io.out` (+ metrics.json); checkpoints live beside it in `<io.out>.ckpt/` (Snakemake deletes a
   failed job's outputs, not its neighbours) and are removed once the model is saved.
-- `direct_samples`: n direct solutions per seed problem from the stage-1 model, labelled by the
-  tests (+1/-1), balanced, mixed 1:1 with stage-1 data.
+- `direct_samples`: n direct solutions per seed problem from the stage-1 model (`train.direct_model`:
+  or the base model, as the authors), labelled by the tests (+1/-1), balanced, mixed 1:1 with
+  stage-1 data.
 """
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ from seer.data.jsonl import read_jsonl, write_json, write_jsonl
 from seer.data.schemas import Problem, TrainPath
 from seer.llm.policy import GenerateRequest
 from seer.llm.prompts import STEP_STOP, exploration_prompt, format_question
-from seer.llm.steps import CODE_OPEN, parse_step
+from seer.llm.steps import CODE_OPEN, format_code_step, parse_step
 from seer.stages import require_io
-from seer.train.data import read_paths, split_heldout, tokenize_paths
+from seer.train.data import read_paths, split_heldout, tokenize_paths, without_all_one_targets
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +68,20 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     def load_model(device: str, dtype: Any) -> Any:
         if stage == 1:
-            return create_policy_value(cfg.model.name, cfg.train.lora, cache_dir=cfg.model.cache_dir, dtype=dtype,
-                                       device=device)
-        return load_policy_value(cfg.io.ref_model, new_lora=cfg.train.lora, cache_dir=cfg.model.cache_dir,
-                                 dtype=dtype, device=device)
+            model = create_policy_value(cfg.model.name, cfg.train.lora, cache_dir=cfg.model.cache_dir, dtype=dtype,
+                                        device=device, head_init=cfg.train.value_head_init)
+        else:
+            model = load_policy_value(cfg.io.ref_model, new_lora=cfg.train.lora, cache_dir=cfg.model.cache_dir,
+                                      dtype=dtype, device=device)
+        model.value_head.dropout = float(cfg.train.value_head_dropout)
+        return model
+
+    if cfg.train.skip_all_one_values:
+        paths = [without_all_one_targets(p) for p in paths]
 
     # a retrained stage-1 model (new value head) must not resume an old stage-2 run
     ref = file_digest(Path(cfg.io.ref_model) / VALUE_HEAD_FILE) if stage == 2 else ""
-    return fit_and_save(cfg, load_model, lambda fmt, max_length: tokenize_paths(paths, fmt, max_length),
+    return fit_and_save(cfg, load_model, lambda fmt, max_length: tokenize_paths(paths, fmt, max_length, cfg.train.overlong),
                         label=f"stage {stage}: {len(paths)} paths", run_name=f"train-stage{stage}",
                         fingerprint=f"{config_hash(cfg)}:{stage}:{file_digest(cfg.io.data)}:{ref}",
                         summary={"stage": stage, "n_paths": len(paths)}, t0=t0)
@@ -140,19 +147,39 @@ def direct_prompt_parts(problem: Problem) -> tuple[str, str]:
     return user, prefix + DIRECT_OPEN
 
 
+PLAIN_DIRECT_STOP = ["```"]
+
+
+def plain_direct_prompt(problem: Problem) -> str:
+    """The authors' stage-2 direct prompt (direct.py 19-25, 86), in our words: raw text asking for the
+    solution code only, the answer opened as a python block (sample with `PLAIN_DIRECT_STOP`)."""
+    return ("Write a solution to the problem below. Write only the solution code: no tests, no example "
+            f"calls.\n\n{format_question(problem)}\n\nSolution:\n```python\n")
+
+
+def direct_step(problem: Problem, continuation: str, prompt: str) -> str:
+    """The code step of a direct answer: `prompt` step - the continuation of the opened code step;
+    plain - the code the continuation holds."""
+    if prompt == "plain":
+        return format_code_step(continuation.split("```")[0])
+    return direct_prompt_parts(problem)[1] + continuation
+
+
 def label_direct(cfg: DictConfig, problems: Sequence[Problem], texts: Sequence[Sequence[str]]) -> list[TrainPath]:
     """One path per generated direct answer: the code step, rewarded +1/-1 by the problem's tests.
 
-    `texts[i]` are the continuations of problem i's direct prompt. A step that does not parse (or
+    `texts[i]` are the continuations of problem i's direct prompt (`train.direct_prompt`); with
+    `train.direct_dedup` a problem's repeated answers count once. A step that does not parse (or
     whose code does not) is -1 without running, as in exploration.
     """
     h = config_hash(cfg)
     steps: list[tuple[Problem, str]] = []
     to_run: list[tuple[int, tuple[str, Any]]] = []
     for p, conts in zip(problems, texts):
-        prefix = direct_prompt_parts(p)[1]
+        if cfg.train.direct_dedup:
+            conts = list(dict.fromkeys(conts))
         for t in conts:
-            parsed = parse_step(prefix + t)
+            parsed = parse_step(direct_step(p, t, cfg.train.direct_prompt))
             if parsed.valid and parsed.is_terminal and parsed.code is not None:
                 to_run.append((len(steps), (parsed.code, p.tests)))
             steps.append((p, parsed.text))
@@ -194,10 +221,19 @@ def direct_samples(cfg: DictConfig) -> None:
     require_io(cfg, "model", "seed", "data", "samples", "out")
     problems = read_jsonl(cfg.io.seed, Problem.from_dict)
     stage1 = read_paths(cfg.io.data)
-    policy = load_policy(cfg, cfg.io.model)  # either backend (vllm on a cluster)
-    prompts = [policy.chat_prompt(u, assistant_prefix=a) for u, a in map(direct_prompt_parts, problems)]
+    if cfg.train.direct_model == "base":  # the authors sample the base model
+        base = cfg.copy()
+        base.io.model = base.model.adapter = ""
+        policy = load_policy(base)
+    else:
+        policy = load_policy(cfg, cfg.io.model)  # either backend (vllm on a cluster)
+    if cfg.train.direct_prompt == "plain":
+        prompts, stop = [plain_direct_prompt(p) for p in problems], PLAIN_DIRECT_STOP
+    else:
+        prompts = [policy.chat_prompt(u, assistant_prefix=a) for u, a in map(direct_prompt_parts, problems)]
+        stop = STEP_STOP
     req = GenerateRequest(n=int(cfg.train.direct_n), temperature=float(cfg.train.direct_temperature),
-                          max_tokens=int(cfg.explore.max_step_tokens), stop=STEP_STOP, seed=int(cfg.train.random_seed))
+                          max_tokens=int(cfg.explore.max_step_tokens), stop=stop, seed=int(cfg.train.random_seed))
     gens = policy.generate(prompts, req)
     direct = label_direct(cfg, problems, [[g.text for g in row] for row in gens])
     n_pos = sum(p.correct for p in direct)

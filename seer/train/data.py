@@ -12,6 +12,7 @@ Prompts are built and encoded exactly as the transformers backend does at genera
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import math
@@ -68,10 +69,38 @@ def _step_spans(path: TrainPath) -> tuple[str, list[int]]:
     return text, ends
 
 
-def tokenize_path(path: TrainPath, fmt: TransformersPolicy, max_length: int) -> Example | None:
-    """One example, or None when the prompt alone does not fit `max_length`.
+def without_all_one_targets(path: TrainPath) -> TrainPath:
+    """No value targets on a multi-step path whose Q values are all 1 (`train.skip_all_one_values`,
+    the authors' train_multi.py 108-109); a one-step path keeps its target."""
+    if len(path.q_values) > 1 and all(q == 1 for q in path.q_values):
+        return dataclasses.replace(path, q_values=[None] * len(path.q_values))
+    return path
 
-    The response is truncated on the right to fit; steps cut off lose their value target.
+
+def mask_repaired_prefixes(rows: Sequence[TrainPath]) -> list[TrainPath]:
+    """An incorrect path that a refined path repairs loses the value targets of the steps the two
+    share (`train.mask_refined_prefix`, the authors' preprocess_mcts_data.py 399-403)."""
+    shared: dict[tuple[str, tuple[str, ...]], int] = {}
+    for r in rows:
+        if r.repairs:
+            n = 0
+            while n < min(len(r.repairs), len(r.steps) - 1) and r.steps[n] == r.repairs[n]:
+                n += 1
+            key = (r.problem_id, tuple(r.repairs))
+            shared[key] = max(shared.get(key, 0), n)
+    out = []
+    for r in rows:
+        n = shared.get((r.problem_id, tuple(r.steps)), 0) if not r.correct else 0
+        out.append(dataclasses.replace(r, q_values=[None] * n + list(r.q_values[n:])) if n else r)
+    return out
+
+
+def tokenize_path(path: TrainPath, fmt: TransformersPolicy, max_length: int,
+                  overlong: str = "truncate") -> Example | None:
+    """One example, or None when the prompt alone does not fit `max_length` (or, with
+    ``overlong="drop"``, the whole path does not: the authors drop such examples).
+
+    ``truncate``: the response is cut on the right to fit; steps cut off lose their value target.
     """
     tok = fmt.tokenizer
     prompt_ids = fmt.encode(fmt.chat_prompt(step_user_message(path.question)))
@@ -83,6 +112,8 @@ def tokenize_path(path: TrainPath, fmt: TransformersPolicy, max_length: int) -> 
     starts = [a for a, _ in enc["offset_mapping"]]
     if tok.eos_token_id is not None:
         resp_ids.append(tok.eos_token_id)  # a correct path teaches the model to stop after its code
+    if overlong == "drop" and len(prompt_ids) + len(resp_ids) > max_length:
+        return None
     resp_ids = resp_ids[: max_length - len(prompt_ids)]
     step_ends, qs, j = [], [], 0
     for end_char, q in zip(char_ends, path.q_values):
@@ -97,18 +128,19 @@ def tokenize_path(path: TrainPath, fmt: TransformersPolicy, max_length: int) -> 
                    path.problem_id)
 
 
-def tokenize_paths(paths: Iterable[TrainPath], fmt: TransformersPolicy, max_length: int) -> list[Example]:
+def tokenize_paths(paths: Iterable[TrainPath], fmt: TransformersPolicy, max_length: int,
+                   overlong: str = "truncate") -> list[Example]:
     out, dropped, cut = [], 0, 0
     for p in paths:
-        ex = tokenize_path(p, fmt, max_length)
+        ex = tokenize_path(p, fmt, max_length, overlong)
         if ex is None:
             dropped += 1
             continue
         cut += len(ex.step_ends) < ex.n_steps
         out.append(ex)
     if dropped or cut:
-        log.warning("train.max_length=%d: dropped %d paths whose prompt does not fit, truncated %d",
-                    max_length, dropped, cut)
+        log.warning("train.max_length=%d: dropped %d paths that do not fit (train.overlong=%s), truncated %d",
+                    max_length, dropped, overlong, cut)
     return out
 
 

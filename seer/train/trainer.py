@@ -6,8 +6,10 @@ loss = nll_weight * NLL(correct paths' response tokens)
                                                                    its trainable adapter disabled)
 Stage 1 fixes nll_weight = 1 and kl_weight = 0; stage 2 reads both from the config.
 
-Every term is a token-level mean over the whole gradient-accumulation group, so the effective
-batch behaves like one big batch. Checkpoints (trainable weights, optimizer, scheduler, RNG
+`train.loss_norm`: token_group - every term is a token-level mean over the whole gradient-
+accumulation group, so the effective batch behaves like one big batch; sequence - each sequence's
+terms are its own token means (an incorrect path's NLL is 0) and the group averages sequences, as
+the authors' trainer did with one sequence per micro-batch. Checkpoints (trainable weights, optimizer, scheduler, RNG
 states, step) are written every `save_every` optimizer steps; `fit` resumes from the latest one.
 """
 from __future__ import annotations
@@ -27,7 +29,7 @@ import numpy as np
 import torch
 
 from seer import progress
-from seer.model.losses import IGNORE, kl_sum, nll_sum, value_sq_sum
+from seer.model.losses import IGNORE, kl_rows, nll_rows, sequence_mean, value_sq_rows
 from seer.model.policy_value import PolicyValueModel
 from seer.train.data import BatchPlan, Collator, Example
 from seer.train.metrics import value_metrics
@@ -50,6 +52,18 @@ class LossWeights:
         if stage == 2:
             return cls(nll=float(tcfg.nll_weight), beta=float(tcfg.beta), kl=float(tcfg.kl_weight))
         raise ValueError(f"train.stage must be 1 or 2, got {stage!r}")
+
+
+def group_share(term: str, rows: tuple[torch.Tensor, torch.Tensor], counts: tuple[int, int, int],
+                loss_norm: str) -> torch.Tensor:
+    """A micro-batch's share of a loss term of its accumulation group. ``rows``: per-sequence sums
+    and counts of the term; ``counts``: the group's label tokens, value targets and sequences.
+    token_group: sum / the group's tokens (or value targets); sequence: sum of per-sequence means /
+    the group's sequences."""
+    n_label, n_value, n_seq = counts
+    if loss_norm == "sequence":
+        return sequence_mean(rows) / max(n_seq, 1)
+    return rows[0].sum() / max(n_value if term == "value_mse" else n_label, 1)
 
 
 def seed_everything(seed: int) -> None:
@@ -148,37 +162,37 @@ class Trainer:
     def _to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {k: v.to(self.device) for k, v in batch.items()}
 
-    def _forward(self, batch: dict[str, torch.Tensor], n_label: int,
-                 n_value: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """Loss terms of one micro-batch, each normalised by its group-wide count, and the values."""
+    def _forward(self, batch: dict[str, torch.Tensor],
+                 counts: tuple[int, int, int]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Loss terms of one micro-batch, each normalised by its group-wide count (label tokens,
+        value targets, or sequences: `_counts`), and the values."""
         with self._autocast():
             out = self.model(batch["input_ids"], batch["attention_mask"])
-            nll, _ = nll_sum(out.logits, batch["labels"])
-            sq, _ = value_sq_sum(out.values, batch["value_targets"], batch["value_mask"])
-            parts = {"nll": nll / max(n_label, 1), "value_mse": sq / max(n_value, 1)}
+            terms = {"nll": nll_rows(out.logits, batch["labels"]),
+                     "value_mse": value_sq_rows(out.values, batch["value_targets"], batch["value_mask"])}
             if self.weights.kl:
                 ref = self.model.reference_logits(batch["input_ids"], batch["attention_mask"])
-                kl, _ = kl_sum(out.logits, ref, batch["labels"])
-                parts["kl"] = kl / max(n_label, 1)
+                terms["kl"] = kl_rows(out.logits, ref, batch["labels"])
+        parts = {k: group_share(k, rows, counts, self.tcfg.loss_norm) for k, rows in terms.items()}
         w = self.weights
         parts["loss"] = w.nll * parts["nll"] + w.beta * parts["value_mse"] + w.kl * parts.get("kl", 0.0)
         return parts, out.values
 
     @staticmethod
-    def _counts(batches: Sequence[dict[str, torch.Tensor]]) -> tuple[int, int]:
+    def _counts(batches: Sequence[dict[str, torch.Tensor]]) -> tuple[int, int, int]:
         n_label = sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in batches)
-        return n_label, sum(int(b["value_mask"].sum()) for b in batches)
+        return n_label, sum(int(b["value_mask"].sum()) for b in batches), sum(len(b["input_ids"]) for b in batches)
 
     def _train_step(self) -> dict[str, float]:
         self.model.train()
         first = self.step * self.accum
         group = [self.collate([self.train_set[i] for i in self.plan.micro_batch(k)])
                  for k in range(first, min(first + self.accum, self.total_micro))]
-        n_label, n_value = self._counts(group)
+        counts = self._counts(group)
         sums: dict[str, float] = {}
         for batch in group:
             batch = self._to_device(batch)
-            parts, _ = self._forward(batch, n_label, n_value)
+            parts, _ = self._forward(batch, counts)
             if parts["loss"].requires_grad:
                 parts["loss"].backward()
             for k, v in parts.items():
@@ -204,13 +218,13 @@ class Trainer:
         self.model.eval()
         bs = int(self.tcfg.batch_size)
         batches = [self.collate(examples[i:i + bs]) for i in range(0, len(examples), bs)]
-        n_label, n_value = self._counts(batches)
+        counts = self._counts(batches)
         sums: dict[str, float] = {}
         finals: list[float] = []
         rewards: list[float] = []
         for batch in batches:
             batch = self._to_device(batch)
-            parts, values = self._forward(batch, n_label, n_value)
+            parts, values = self._forward(batch, counts)
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + float(v)
             keep = batch["final_pos"] >= 0
@@ -250,8 +264,8 @@ class Trainer:
             d = self.ckpt_dir / f".{CKPT_NAME}.old"  # killed between the two renames of a save
             if not (d / "progress.json").is_file():
                 return False
-        progress = json.loads((d / "progress.json").read_text())
-        if progress.get("fingerprint") != self.fingerprint:
+        saved = json.loads((d / "progress.json").read_text())
+        if saved.get("fingerprint") != self.fingerprint:
             log.warning("%s: checkpoint of another configuration or data; starting afresh", d)
             return False
         self.model.load_trainable_state_dict(load_file(str(d / "trainable.safetensors")))
@@ -260,7 +274,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         _set_rng_state(state["rng"])
-        self.step, self.tokens = int(progress["step"]), int(progress["tokens"])
+        self.step, self.tokens = int(saved["step"]), int(saved["tokens"])
         log.info("resumed from %s at step %d/%d", d, self.step, self.total_steps)
         return True
 
