@@ -187,6 +187,7 @@ def sft(cfg: DictConfig) -> dict[str, Any]:
     from seer.stages.train import _file_digest, checkpoint_dir
     from seer.tracking import Tracker
     from seer.train.data import split_heldout
+    from seer.train.distributed import Dist
     from seer.train.sft import sft_examples, sft_train_config
     from seer.train.trainer import Trainer, seed_everything
 
@@ -197,7 +198,8 @@ def sft(cfg: DictConfig) -> dict[str, Any]:
         raise ValueError(f"{cfg.io.data}: no SFT records (did think2code drop everything? see its stats)")
     out = Path(cfg.io.out)
     seed_everything(int(cfg.train.random_seed))
-    device = resolve_device(cfg.backend.device)
+    dist = Dist.from_env(resolve_device(cfg.backend.device))  # one process unless accelerate launched several
+    device = dist.device or resolve_device(cfg.backend.device)
     model = create_policy_value(cfg.model.name, cfg.train.lora, cache_dir=cfg.model.cache_dir,
                                 dtype=torch_dtype(cfg.model.dtype, device), device=device)
     fmt = as_policy(model, device=device, chat_template=cfg.model.chat_template, max_context=cfg.model.max_context,
@@ -206,17 +208,19 @@ def sft(cfg: DictConfig) -> dict[str, Any]:
     train_set, heldout = split_heldout(examples, float(cfg.train.heldout_fraction), int(cfg.train.random_seed))
     tcfg = sft_train_config(cfg.train, len(train_set))
     log.info("sft: %d records -> %d train / %d held-out examples", len(records), len(train_set), len(heldout))
-    tracker = Tracker(cfg, name=f"{cfg.experiment}-sft", out_dir=out)
+    tracker = Tracker(cfg, name=f"{cfg.experiment}-sft", out_dir=out) if dist.is_main else None
     ckpt = checkpoint_dir(out)
     trainer = Trainer(model, train_set, heldout, tcfg, ckpt_dir=ckpt, device=device, tracker=tracker,
                       fingerprint=f"{config_hash(cfg)}:sft:{_file_digest(cfg.io.data)}",
-                      progress=bool(cfg.backend.progress))
+                      progress=bool(cfg.backend.progress), dist=dist)
     metrics = trainer.fit()
+    if not dist.is_main:
+        return metrics
     tracker.finish()
     model.save(out, merged=bool(cfg.train.save_merged))
     metrics.update({"n_records": len(records), "n_train": len(train_set), "n_heldout": len(heldout),
                     "methods": sorted({r.method for r in records}), "seconds": round(time.time() - t0, 1),
-                    "config_hash": config_hash(cfg)})
+                    "config_hash": config_hash(cfg), **trainer.layout})
     write_json(out / "metrics.json", metrics)
     shutil.rmtree(ckpt, ignore_errors=True)
     return metrics

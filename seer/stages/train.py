@@ -61,6 +61,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     from seer.model.backend import as_policy
     from seer.model.policy_value import VALUE_HEAD_FILE, create_policy_value, load_policy_value
     from seer.tracking import Tracker
+    from seer.train.distributed import Dist
     from seer.train.trainer import Trainer, seed_everything
 
     _require(cfg, "data", "out")
@@ -79,7 +80,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if cfg.backend.threads > 0:
         torch.set_num_threads(int(cfg.backend.threads))
     seed_everything(int(cfg.train.random_seed))
-    device = resolve_device(cfg.backend.device)
+    dist = Dist.from_env(resolve_device(cfg.backend.device))  # one process unless accelerate launched several
+    device = dist.device or resolve_device(cfg.backend.device)
     dtype = torch_dtype(cfg.model.dtype, device)
     if stage == 1:
         model = create_policy_value(cfg.model.name, cfg.train.lora, cache_dir=cfg.model.cache_dir, dtype=dtype,
@@ -92,18 +94,21 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     examples = tokenize_paths(paths, fmt, min(int(cfg.train.max_length), int(cfg.model.max_context)))
     train_set, heldout = split_heldout(examples, float(cfg.train.heldout_fraction), int(cfg.train.random_seed))
     log.info("stage %d: %d paths -> %d train / %d held-out examples", stage, len(paths), len(train_set), len(heldout))
-    tracker = Tracker(cfg, name=f"{cfg.experiment}-train-stage{stage}", out_dir=out)
+    tracker = Tracker(cfg, name=f"{cfg.experiment}-train-stage{stage}", out_dir=out) if dist.is_main else None
     # a retrained stage-1 model (new value head) must not resume an old stage-2 run
     ref = _file_digest(Path(cfg.io.ref_model) / VALUE_HEAD_FILE) if stage == 2 else ""
     fingerprint = f"{config_hash(cfg)}:{stage}:{_file_digest(cfg.io.data)}:{ref}"
     ckpt = checkpoint_dir(out)
     trainer = Trainer(model, train_set, heldout, cfg.train, ckpt_dir=ckpt, device=device, tracker=tracker,
-                      fingerprint=fingerprint, progress=bool(cfg.backend.progress))
+                      fingerprint=fingerprint, progress=bool(cfg.backend.progress), dist=dist)
     metrics = trainer.fit()
+    if not dist.is_main:
+        return metrics
     tracker.finish()
     model.save(out, merged=bool(cfg.train.save_merged))
     metrics.update({"stage": stage, "n_paths": len(paths), "n_train": len(train_set), "n_heldout": len(heldout),
-                    "seconds": round(time.time() - t0, 1), "config_hash": config_hash(cfg)})
+                    "seconds": round(time.time() - t0, 1), "config_hash": config_hash(cfg), **trainer.layout,
+                    "loss_curve": [h["loss"] for h in trainer.history]})
     write_json(out / "metrics.json", metrics)
     shutil.rmtree(ckpt, ignore_errors=True)
     return metrics
