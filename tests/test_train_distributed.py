@@ -22,7 +22,7 @@ from train_fixtures import TINY_OVERRIDES, make_paths
 from seer.data.jsonl import write_jsonl
 from seer.stages.train import checkpoint_dir
 from seer.train.distributed import batch_layout, per_process_accum
-from seer.train.launch import launch_command
+from seer.train.launch import job_shape, launch_command
 
 pytestmark = pytest.mark.slow
 RTOL, ATOL = 1e-4, 1e-6
@@ -130,3 +130,37 @@ def test_launch_command_per_node():
     flags = {cmd[i]: cmd[i + 1] for i in range(4, len(cmd) - 3, 2)}  # after --multi_gpu
     assert flags["--num_processes"] == "8" and flags["--num_machines"] == "2" and flags["--machine_rank"] == "1"
     assert flags["--main_process_ip"] == "n001"
+
+
+def test_job_shape_splits_the_gpus_over_the_nodes():
+    assert job_shape({"gpu": 0}) == (1, 1) and job_shape({"gpu": 1}) == (1, 1)
+    assert job_shape({"gpu": 8, "nodes": 2}) == (4, 2)
+    with pytest.raises(ValueError, match="gpu=6 does not split evenly over nodes=4"):
+        job_shape({"gpu": 6, "nodes": 4})
+
+
+@pytest.mark.parametrize("gpus,nodes,expect", [
+    (1, 1, "python -m seer "),
+    (4, 1, "python -m seer.train.launch --processes 4 --nodes 1 "),
+    (8, 2, "srun --nodes=2 --ntasks-per-node=1 "),
+])
+def test_train_rules_launch_one_process_per_gpu(gpus, nodes, expect):
+    """The planned shell commands (snakemake -n -p) of stage 1, stage 2 and SFT on a CUDA config."""
+    from test_workflow_dryrun import REPO
+
+    ovr = f"backend.device=cuda cluster.stages.train.gpu={gpus} +cluster.stages.train.nodes={nodes} " \
+          f"cluster.stages.sft.gpu={gpus} +cluster.stages.sft.nodes={nodes}"
+    targets = ["results/ci/models/stage2", "results/sra_ci/models/sft-sra"]
+    out = ""
+    for exp, target in zip(("ci", "sra_ci"), targets):
+        r = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "--forceall", "--cores", "2", "-d",
+                            str(REPO), "-s", str(REPO / "Snakefile"), target, "--config", f"experiment={exp}",
+                            f"overrides={ovr}"], capture_output=True, text=True, cwd=REPO, timeout=300)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        out += r.stdout
+    lines = [ln for ln in out.splitlines() if " train experiment=" in ln or " sft experiment=" in ln]
+    assert len(lines) == 3  # stage 1, stage 2, SFT
+    for ln in lines:
+        assert expect in ln
+        if nodes > 1:
+            assert f"seer.train.launch --processes {gpus // nodes} --nodes {nodes} " in ln

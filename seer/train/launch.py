@@ -19,6 +19,16 @@ from collections.abc import Mapping, Sequence
 RENDEZVOUS_PORT = 29517
 
 
+def job_shape(resources: Mapping[str, object], stage: str = "train") -> tuple[int, int]:
+    """(processes per node, nodes) of a training stage's resources: one process per GPU. `gpu` is the
+    job's total (SLURM's --gpus), split evenly over its `nodes`; no GPU is one process."""
+    gpus, nodes = max(1, int(resources.get("gpu", 0) or 0)), int(resources.get("nodes", 1) or 1)
+    if nodes < 1 or gpus % nodes:
+        raise ValueError(f"cluster.stages.{stage}: gpu={gpus} does not split evenly over nodes={nodes} "
+                         "(gpu is the job's total)")
+    return gpus // nodes, nodes
+
+
 def first_slurm_host(environ: Mapping[str, str]) -> str:
     """The first host of the job's node list (`scontrol show hostnames` expands ranges)."""
     nodelist = environ.get("SLURM_JOB_NODELIST", "")
