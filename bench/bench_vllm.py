@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 
-def timed(fn, *args):
+def timed(fn, *args, **kwargs):
     t0 = time.perf_counter()
-    out = fn(*args)
+    out = fn(*args, **kwargs)
     return out, time.perf_counter() - t0
 
 
@@ -72,6 +72,7 @@ def main() -> None:
     gen = {k: round(sorted(v)[len(v) // 2], 1) for k, v in tps.items()}
     results["generate_tokens_per_s_median"] = gen
     results["generate_ratio_vllm_over_transformers"] = round(gen["vllm"] / gen["transformers"], 2)
+    print(json.dumps(results), flush=True)  # the generation half, in case the value half fails
 
     # values: states = prompt + a sampled continuation, scored by both
     states = [p + g.text for p, row in zip(prompts, vp.generate(prompts, req)) for g in row]

