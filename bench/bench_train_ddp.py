@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train import mbpp_paths  # noqa: E402  (the same paths as the single-process bench)
+from bench_train import mbpp_paths  # the same paths as the single-process bench
 
 
 def main() -> None:

@@ -41,11 +41,10 @@ def main() -> None:
     from seer.config import compose
     from seer.data.mbpp import load_mbpp
     from seer.llm.factory import build_policy
-    from seer.llm.load import resolve_model
     from seer.llm.policy import GenerateRequest
+    from seer.llm.vllm_backend import merged_weights
     from seer.llm.vllm_value import VllmValueScorer, build_value_engine, value_model_dir
     from seer.model.backend import as_policy
-    from seer.llm.vllm_backend import merged_weights
     from seer.model.policy_value import create_policy_value, load_policy_value
 
     torch.set_num_threads(1)

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the CLI imports this module for `is_rank0` before torch is needed
     import torch
@@ -57,7 +58,7 @@ class Dist:
         return self.rank == 0
 
     @classmethod
-    def from_env(cls, device: str) -> "Dist":
+    def from_env(cls, device: str) -> Dist:
         """Join the job `accelerate launch` started (gloo on the CPU, nccl on CUDA); one process
         when WORLD_SIZE is unset or 1."""
         if world_size() <= 1:

@@ -9,8 +9,9 @@ Stage 1 fixes nll_weight = 1 and kl_weight = 0; stage 2 reads both from the conf
 Every term is a token-level mean over the whole gradient-accumulation group, so the effective
 batch behaves like one big batch; the same normalisation lets several processes split a group and
 sum their gradients (seer.train.distributed). Each micro-batch draws its dropout masks from its own
-seed, so a micro-batch trains the same whichever process runs it, and after a resume. Checkpoints (trainable weights, optimizer, scheduler, RNG
-states, step) are written every `save_every` optimizer steps; `fit` resumes from the latest one.
+seed, so a micro-batch trains the same whichever process runs it, and after a resume.
+Checkpoints (trainable weights, optimizer, scheduler, RNG states, step) are written every
+`save_every` optimizer steps; `fit` resumes from the latest one.
 """
 from __future__ import annotations
 
