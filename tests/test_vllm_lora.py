@@ -18,8 +18,9 @@ from seer.stages.common import load_policy
 pytestmark = pytest.mark.vllm
 # the value head reads one hidden state: both scorers run float32 decoders that round differently
 VALUE_ATOL = 1e-4
-TRAIN = ["train.stage=1", "train.max_steps=1", "train.batch_size=2", "train.grad_accum=1", "train.lr=1e-2",
-         "train.max_length=256", "train.optimizer=adamw", "train.save_every=0", "train.heldout_fraction=0",
+# one optimizer step at a full learning rate (no warmup: its first step has lr 0) moves the LoRA
+TRAIN = ["train.stage=1", "train.max_steps=1", "train.warmup_steps=0", "train.batch_size=2", "train.grad_accum=1",
+         "train.lr=1e-2", "train.max_length=256", "train.optimizer=adamw", "train.save_every=0", "train.heldout_fraction=0",
          "train.lora.r=4", "train.lora.alpha=8", "backend.threads=1"]
 
 
