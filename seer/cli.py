@@ -56,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"seer {stage}: bad configuration\n{e}", file=sys.stderr)
         return 2
-    if cfg.io.out:
+    from seer.train.distributed import is_rank0
+
+    if cfg.io.out and is_rank0():  # one writer in a multi-process training job
         save_resolved(cfg, cfg.io.out)
     from seer.local_gpus import claim_local_gpus
 

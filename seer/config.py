@@ -358,6 +358,7 @@ class IOConfig:
     samples: str = ""
     scores: list[str] = field(default_factory=list)
     stats: str = ""  # a stage's statistics json (paths, refine)
+    run: str = ""  # report: the run directory <results>/<experiment>, whose benchmarks/ give the job costs
     extra: dict[str, str] = field(default_factory=dict)
 
 

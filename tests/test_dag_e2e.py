@@ -36,6 +36,17 @@ def test_full_dag_runs_resumes_and_reruns_only_what_changed(tmp_path, tiny_model
     for row in ("base/direct", "base/cot", "stage1/default", "stage2/default"):
         assert f"| {row} |" in table, table
     assert (res / "report" / "results.csv").exists() and (res / "report" / "figures" / "pass1.png").exists()
+    # every heavy job wrote a Snakemake benchmark file; the report joins them with the jobs' tokens
+    for bench in ("explore/shard-0", "augment/perturb", "train/stage1", "train/stage2", "train/direct_samples",
+                  "infer/base/humaneval/direct", "infer/stage2/humaneval/default"):
+        assert (res / "benchmarks" / f"{bench}.tsv").is_file(), bench
+    assert "## Job costs (Snakemake benchmarks)" in table
+    costs = table.split("## Job costs")[1]
+    for kind in ("explore", "train", "direct_samples", "infer base", "infer stage2"):
+        assert f"| {kind} |" in costs, costs
+    train_row = next(ln for ln in costs.splitlines() if ln.startswith("| train |")).split("|")
+    assert int(train_row[2]) == 2 and int(train_row[6]) > 0 and float(train_row[7]) > 0  # 2 jobs, tokens, tokens/s
+    assert len((res / "report" / "job_costs.csv").read_text().splitlines()) > 10
     stats = json.loads((res / "explore" / "stats.json").read_text())
     assert stats["problems"] == 4
     for stage in (1, 2):

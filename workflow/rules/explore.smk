@@ -13,6 +13,7 @@ rule explore:
     output: f"{RES}/explore/trees/shard-{{k}}.jsonl.gz"
     wildcard_constraints: k=r"\d+"
     log: f"{RES}/logs/explore/shard-{{k}}.log"
+    benchmark: f"{RES}/benchmarks/explore/shard-{{k}}.tsv"
     threads: EXPLORE_THREADS
     resources: **res("explore")
     priority: CHAIN_PRIORITY
@@ -40,6 +41,7 @@ rule perturb:
     input: all_pass=f"{RES}/explore/all_pass.jsonl", seed=SEED
     output: f"{RES}/augment/perturbed.jsonl"
     log: f"{RES}/logs/augment/perturb.log"
+    benchmark: f"{RES}/benchmarks/augment/perturb.tsv"
     threads: stage_threads("perturb", share=2)  # runs beside refine
     resources: **res("perturb")
     priority: CHAIN_PRIORITY
@@ -52,6 +54,7 @@ rule refine:
     input: all_fail=f"{RES}/explore/all_fail.jsonl", seed=SEED
     output: refined=f"{RES}/augment/refined.jsonl", stats=f"{RES}/augment/refine_stats.json"
     log: f"{RES}/logs/augment/refine.log"
+    benchmark: f"{RES}/benchmarks/augment/refine.tsv"
     threads: stage_threads("refine", share=2)  # runs beside perturb
     resources: **res("refine")
     priority: CHAIN_PRIORITY

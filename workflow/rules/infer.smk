@@ -6,6 +6,7 @@ rule infer_base:
     output: f"{RES}/infer/base/{{bench}}/{{method}}/samples.jsonl"
     wildcard_constraints: method="direct|cot"
     log: f"{RES}/logs/infer/base/{{bench}}/{{method}}.log"
+    benchmark: f"{RES}/benchmarks/infer/base/{{bench}}/{{method}}.tsv"
     resources: **res("infer")
     shell: seer("infer", "infer.method={wildcards.method}", "io.bench={input.bench}", "io.out={output}") + " 2> {log}"
 
@@ -17,6 +18,7 @@ rule infer_model:
     output: f"{RES}/infer/{{model}}/{{bench}}/{{point}}/samples.jsonl"
     wildcard_constraints: model=r"stage[12](@[^/]+)?"
     log: f"{RES}/logs/infer/{{model}}/{{bench}}/{{point}}.log"
+    benchmark: f"{RES}/benchmarks/infer/{{model}}/{{bench}}/{{point}}.tsv"
     resources: **res("infer")
     params: ovr=lambda wc: point_args(wc.point)
     shell:

@@ -13,7 +13,8 @@ rule report:
     output:
         md=report(f"{RES}/report/results.md", category="Results"),
         csv=f"{RES}/report/results.csv",
+        costs=f"{RES}/report/job_costs.csv",
     log: f"{RES}/logs/report.log"
     resources: **res("report")
     params: scores=lambda wc, input: hydra_list(input)
-    shell: seer("report", "io.scores={params.scores}", "io.out={output.md}") + " 2> {log}"
+    shell: seer("report", "io.scores={params.scores}", f"io.run={RES}", "io.out={output.md}") + " 2> {log}"

@@ -27,6 +27,7 @@ rule thinking_data:
     output: f"{RES}/thinking/{{method_t}}/shard-{{k}}.jsonl.gz"
     wildcard_constraints: k=r"\d+"
     log: f"{RES}/logs/thinking/{{method_t}}/shard-{{k}}.log"
+    benchmark: f"{RES}/benchmarks/thinking/{{method_t}}/shard-{{k}}.tsv"
     threads: THINK_THREADS
     resources: **res("thinking_data")
     shell:
@@ -49,8 +50,9 @@ rule sft:
     input: data=f"{RES}/thinking/{{method_t}}/sft.jsonl"
     output: directory(f"{RES}/models/sft-{{method_t}}")
     log: f"{RES}/logs/train/sft-{{method_t}}.log"
+    benchmark: f"{RES}/benchmarks/train/sft-{{method_t}}.tsv"
     resources: **res("sft")
-    shell: seer("sft", "explore.method={wildcards.method_t}", "io.data={input.data}", "io.out={output}") + " 2> {log}"
+    shell: seer_train("sft", "explore.method={wildcards.method_t}", "io.data={input.data}", "io.out={output}") + " 2> {log}"
 
 
 # the SFT data teaches "Let's think step by step" + plan + code, the turn infer.method=cot prompts for
@@ -58,6 +60,7 @@ rule infer_sft:
     input: bench=f"{RES}/data/bench/{{bench}}.jsonl", model=f"{RES}/models/sft-{{method_t}}"
     output: f"{RES}/infer/sft-{{method_t}}/{{bench}}/cot/samples.jsonl"
     log: f"{RES}/logs/infer/sft-{{method_t}}/{{bench}}/cot.log"
+    benchmark: f"{RES}/benchmarks/infer/sft-{{method_t}}/{{bench}}/cot.tsv"
     resources: **res("infer")
     shell:
         seer("infer", "infer.method=cot", "io.model={input.model}", "io.bench={input.bench}", "io.out={output}")

@@ -25,12 +25,13 @@ rule train_stage1:
     output: directory(f"{RES}/models/stage1{{tp}}")
     wildcard_constraints: tp=TP
     log: f"{RES}/logs/train/stage1{{tp}}.log"
+    benchmark: f"{RES}/benchmarks/train/stage1{{tp}}.tsv"
     threads: stage_threads("train")
     resources: **res("train")
     params: ovr=lambda wc: point_args(wc.tp)
     priority: CHAIN_PRIORITY
     shell:
-        seer("train", "{params.ovr}", "train.stage=1", "backend.threads={threads}", "io.data={input.data}",
+        seer_train("train", "{params.ovr}", "train.stage=1", "backend.threads={threads}", "io.data={input.data}",
              hq("io.out", "{output}")) + " 2> '{log}'"
 
 
@@ -44,6 +45,7 @@ rule direct_samples:
         mix=f"{RES}/train/stage2{{tp}}.jsonl",
     wildcard_constraints: tp=TP
     log: f"{RES}/logs/train/direct_samples{{tp}}.log"
+    benchmark: f"{RES}/benchmarks/train/direct_samples{{tp}}.tsv"
     threads: stage_threads("direct_samples")
     resources: **res("direct_samples")
     params: ovr=lambda wc: point_args(wc.tp)
@@ -61,10 +63,11 @@ rule train_stage2:
     output: directory(f"{RES}/models/stage2{{tp}}")
     wildcard_constraints: tp=TP
     log: f"{RES}/logs/train/stage2{{tp}}.log"
+    benchmark: f"{RES}/benchmarks/train/stage2{{tp}}.tsv"
     threads: stage_threads("train")
     resources: **res("train")
     params: ovr=lambda wc: point_args(wc.tp)
     priority: CHAIN_PRIORITY
     shell:
-        seer("train", "{params.ovr}", "train.stage=2", "backend.threads={threads}", hq("io.data", "{input.data}"),
+        seer_train("train", "{params.ovr}", "train.stage=2", "backend.threads={threads}", hq("io.data", "{input.data}"),
              hq("io.ref_model", "{input.ref}"), hq("io.out", "{output}")) + " 2> '{log}'"
