@@ -195,8 +195,9 @@ def test_sft_adapter_and_stage_on_the_tiny_model(tmp_path, tiny_model_dir):
     assert (batch["labels"][0, :ex.prompt_len] == -100).all()
     assert not batch["value_mask"].any() and int(batch["final_pos"][0]) == -1
     assert sft_example(rec, fmt, max_length=ex.prompt_len) is None
-    tc = sft_train_config(compose(["train.sft.batch_size=2", "train.sft.epochs=2", "train.sft.grad_accum=1",
-                                   "train.sft.warmup_ratio=0.25"]).train, n_examples=8)
+    # train.max_steps=0: the quickstart default caps training, which would cap the warmup too
+    tc = sft_train_config(compose(["train.max_steps=0", "train.sft.batch_size=2", "train.sft.epochs=2",
+                                   "train.sft.grad_accum=1", "train.sft.warmup_ratio=0.25"]).train, n_examples=8)
     assert (tc.beta, tc.stage, tc.batch_size, tc.warmup_steps, tc.lr) == (0.0, 1, 2, 2, 1e-4)  # 8 steps
 
     data = tmp_path / "sft.jsonl"
