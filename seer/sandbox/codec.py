@@ -21,17 +21,25 @@ change how values are encoded.
 from __future__ import annotations
 
 from _json import encode_basestring_ascii as _escape
+from decimal import Decimal
+from json import JSONDecoder
 from math import isnan
+from time import monotonic
 
-TAGS = ("$tuple", "$set", "$frozenset", "$bytes", "$complex", "$float", "$int", "$dict")
+TAGS = ("$tuple", "$set", "$frozenset", "$bytes", "$complex", "$float", "$int", "$dict", "$decimal", "$ref")
+MAX_DEPTH = 100  # nesting of lists, tuples, dicts, sets in one value
+MAX_NODES = 1 << 22  # values (containers and atoms) in one value
+MAX_TEXT = 64 << 20  # characters of encoded text
+MAX_COLLISIONS = 8  # keys of one set or dict that may share a hash value
 _BIG = 10**4000  # int->str conversion is capped at 4300 digits (CPython); larger ints go as hex
 
 
 def _builders(
     type=type, len=len, issubclass=issubclass, id=id, list=list, dict=dict, tuple=tuple,
     set=set, frozenset=frozenset, int=int, float=float, str=str, bytes=bytes, complex=complex,
-    bool=bool, hex=hex, all=all, next=next, enumerate=enumerate, slice=slice,
-    TypeError=TypeError, ValueError=ValueError, escape=_escape, isnan=isnan,
+    bool=bool, hex=hex, all=all, next=next, enumerate=enumerate, slice=slice, hash=hash,
+    TypeError=TypeError, ValueError=ValueError, escape=_escape, isnan=isnan, Decimal=Decimal,
+    decimal_str=Decimal.__str__, JSONDecoder=JSONDecoder, monotonic=monotonic,
 ):  # type: ignore[no-untyped-def]
     # membership by id: `t in (int, ...)` would call a metaclass's __eq__
     exact = {id(t) for t in (int, float, str, bytes, complex, bool, type(None), list, tuple, dict, set, frozenset)}
@@ -53,7 +61,16 @@ def _builders(
                 return conv(v)
         return v
 
-    def encode(v):  # type: ignore[no-untyped-def]
+    def encode(v, other=None):  # type: ignore[no-untyped-def]
+        """Tagged-JSON form of ``v``; ``other(v)`` encodes what is not builtin data (else TypeError)."""
+        if other is not None:
+            return _encode(v, other)
+        return _encode(v, _unsupported)
+
+    def _unsupported(v):  # type: ignore[no-untyped-def]
+        raise TypeError(f"unsupported value type {type(v).__name__}")
+
+    def _encode(v, other):  # type: ignore[no-untyped-def]
         v = base(v)
         t = type(v)
         if v is None or t is bool or t is str:
@@ -67,23 +84,25 @@ def _builders(
                 return {"$float": "inf" if v > 0 else "-inf"}
             return v
         if t is list:
-            return [encode(x) for x in v]
+            return [_encode(x, other) for x in v]
         if t is tuple:
-            return {"$tuple": [encode(x) for x in v]}
+            return {"$tuple": [_encode(x, other) for x in v]}
         if t is dict:
             if all(type(k) is str for k in v) and not (len(v) == 1 and next(iter(v)).startswith("$")):
-                return {k: encode(x) for k, x in v.items()}
-            return {"$dict": [[encode(k), encode(x)] for k, x in v.items()]}
+                return {k: _encode(x, other) for k, x in v.items()}
+            return {"$dict": [[_encode(k, other), _encode(x, other)] for k, x in v.items()]}
         if t is set or t is frozenset:
             # sorted by text so equal sets encode identically (cache keys, stored outputs)
-            items = [encode(x) for x in v]
+            items = [_encode(x, other) for x in v]
             items.sort(key=dumps)
             return {"$set" if t is set else "$frozenset": items}
         if t is bytes:
             return {"$bytes": v.hex()}
         if t is complex:
-            return {"$complex": [encode(v.real), encode(v.imag)]}
-        raise TypeError(f"unsupported value type {t.__name__}")
+            return {"$complex": [_encode(v.real, other), _encode(v.imag, other)]}
+        if issubclass(t, Decimal):
+            return {"$decimal": decimal_str(v)}
+        return other(v)
 
     def dumps(o):  # type: ignore[no-untyped-def]
         """Compact ASCII JSON text of an encoded value."""
@@ -126,41 +145,119 @@ def _builders(
         emit(o)
         return "".join(out)
 
-    def decode(o):  # type: ignore[no-untyped-def]
-        """Python value of a tagged-JSON value (also accepts in-memory tuples and sets)."""
-        t = type(o)
-        if t is list:
-            return [decode(x) for x in o]
-        if t is tuple:
-            return tuple(decode(x) for x in o)
-        if t is dict:
-            if len(o) == 1:
-                ((k, x),) = o.items()
-                if k in TAGS:
-                    return _untag(k, x)
-            return {k: decode(x) for k, x in o.items()}
-        return o
+    class Pairs(list):
+        """A JSON object as the parser saw it: its (key, value) pairs, no dict built yet."""
+        __slots__ = ()
 
-    def _untag(tag, x):  # type: ignore[no-untyped-def]
-        if tag == "$tuple":
-            return tuple(decode(y) for y in x)
-        if tag == "$set":
-            return {decode(y) for y in x}
-        if tag == "$frozenset":
-            return frozenset(decode(y) for y in x)
-        if tag == "$bytes":
-            return bytes.fromhex(x)
-        if tag == "$complex":
-            return complex(decode(x[0]), decode(x[1]))
-        if tag == "$float":
-            if x not in ("nan", "inf", "-inf"):
-                raise ValueError(f"bad $float value {x!r}")
-            return float(x)
-        if tag == "$int":
-            return int(x, 16)
-        return {decode(k): decode(y) for k, y in x}
+    parser = JSONDecoder(object_pairs_hook=Pairs)
 
-    return base, encode, dumps, decode
+    def loads(text, deadline=None, refs=None):  # type: ignore[no-untyped-def]
+        """Bounded decoding of tagged-JSON text that came from an untrusted program.
+
+        Linear in the size of ``text``: the parser builds no dict (objects arrive as pairs), every
+        set and dict is checked for colliding hashes before it is built (crafted colliding ints
+        would make building it quadratic), nesting is capped at ``MAX_DEPTH`` and the number of
+        values at ``MAX_NODES``, and ``deadline`` (``time.monotonic()``) is checked as it goes.
+        Raises ``ValueError`` (or ``RecursionError`` from the parser) on anything malformed.
+        """
+        if len(text) > MAX_TEXT:
+            raise ValueError(f"value too large ({len(text)} bytes encoded)")
+        return _Decoder(deadline, refs).value(parser.decode(text), 0)
+
+    def decode(o, refs=None):  # type: ignore[no-untyped-def]
+        """Python value of an in-memory tagged-JSON value (also accepts tuples and sets)."""
+        return _Decoder(None, refs).value(o, 0)
+
+    class _Decoder:
+        __slots__ = ("deadline", "nodes", "refs")
+
+        def __init__(self, deadline, refs):  # type: ignore[no-untyped-def]
+            self.deadline, self.refs, self.nodes = deadline, refs, 0
+
+        def value(self, o, depth):  # type: ignore[no-untyped-def]
+            self.nodes += 1
+            if not self.nodes & 0xFFF:
+                if self.nodes > MAX_NODES:
+                    raise ValueError(f"value has more than {MAX_NODES} parts")
+                if self.deadline is not None and monotonic() > self.deadline:
+                    raise ValueError("decoding ran out of time")
+            t = type(o)
+            if t is str or t is int or t is float or t is bool or o is None:
+                return o
+            if depth >= MAX_DEPTH:
+                raise ValueError(f"value nested deeper than {MAX_DEPTH}")
+            d = depth + 1
+            if t is list:
+                return [self.value(x, d) for x in o]
+            if t is tuple:
+                return tuple([self.value(x, d) for x in o])
+            if t is set or t is frozenset:
+                return t(self.hashables([self.value(x, d) for x in o]))
+            if t is dict or t is Pairs:
+                items = list(o.items()) if t is dict else o
+                if len(items) == 1 and type(items[0][0]) is str and items[0][0] in TAGS:
+                    return self.untag(items[0][0], items[0][1], d)
+                for k, _ in items:
+                    if type(k) is not str:
+                        raise ValueError("object keys must be strings")
+                return self.mapping([(k, self.value(x, d)) for k, x in items])
+            raise ValueError(f"not a tagged-JSON value: {t.__name__}")
+
+        def untag(self, tag, x, d):  # type: ignore[no-untyped-def]
+            if tag == "$bytes":
+                return bytes.fromhex(x)
+            if tag == "$float":
+                if x not in ("nan", "inf", "-inf"):
+                    raise ValueError(f"bad $float value {x!r}")
+                return float(x)
+            if tag == "$int":
+                return int(x, 16)
+            if tag == "$decimal":
+                return Decimal(x if type(x) is str else "x")
+            if tag == "$ref":
+                if self.refs is None or type(x) not in (int, str):
+                    raise ValueError("unexpected $ref")
+                return self.refs(x)
+            if type(x) is not list:
+                raise ValueError(f"{tag} needs a list")
+            if tag == "$tuple":
+                return tuple([self.value(y, d) for y in x])
+            if tag == "$set" or tag == "$frozenset":
+                items = self.hashables([self.value(y, d) for y in x])
+                return set(items) if tag == "$set" else frozenset(items)
+            if tag == "$complex":
+                if len(x) != 2:
+                    raise ValueError("$complex needs [real, imag]")
+                return complex(self.value(x[0], d), self.value(x[1], d))
+            pairs = []  # $dict
+            for kv in x:
+                if type(kv) is not list or len(kv) != 2:
+                    raise ValueError("$dict needs [key, value] pairs")
+                pairs.append((self.value(kv[0], d), self.value(kv[1], d)))
+            return self.mapping(pairs)
+
+        def hashables(self, items):  # type: ignore[no-untyped-def]
+            _check_hashes([hash(x) for x in items])
+            return items
+
+        def mapping(self, pairs):  # type: ignore[no-untyped-def]
+            _check_hashes([hash(k) for k, _ in pairs])
+            return dict(pairs)
+
+    def _check_hashes(hashes):  # type: ignore[no-untyped-def]
+        # equal hashes (not merely equal slots) are what makes inserting quadratic: CPython's
+        # probing separates distinct hashes within a few steps. Counting them is linear: a dict
+        # keyed by the hash values themselves (an int's hash is itself, so these never pile up).
+        if len(hashes) <= MAX_COLLISIONS:
+            return
+        counts = {}
+        for h in hashes:
+            c = counts.get(h, 0) + 1
+            if c > MAX_COLLISIONS:
+                raise ValueError(f"more than {MAX_COLLISIONS} keys with one hash value (crafted collisions)")
+            counts[h] = c
+
+    return base, encode, dumps, decode, loads
 
 
-base, encode, dumps, decode = _builders()
+base, encode, dumps, decode, loads = _builders()
