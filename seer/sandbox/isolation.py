@@ -34,23 +34,31 @@ NPROC = 32  # processes + threads a program may have at once (root mode)
 
 @dataclass(frozen=True)
 class Capabilities:
-    mode: str  # "root" | "none"
+    mode: str  # "root" | "userns" | "weak"
     network_isolated: bool
     pid_namespace: bool
-    drops_privileges: bool
+    drops_privileges: bool  # runs under a leased uid (mode "root")
     nproc: int  # RLIMIT_NPROC applied to programs
+    memory_cgroup: bool = False  # one memory cgroup per run bounds all of its memory
 
     def describe(self) -> str:
         return (f"sandbox mode {self.mode}: network {'off' if self.network_isolated else 'ON'}, "
                 f"pid namespace {'yes' if self.pid_namespace else 'no'}, "
-                f"runs as {'an unprivileged uid' if self.drops_privileges else 'the caller'}")
+                f"runs as {'an unprivileged uid' if self.drops_privileges else 'the caller' if self.mode == 'weak' else 'uid 0 of its own user namespace, without capabilities'}, "
+                f"memory cgroup {'yes' if self.memory_cgroup else 'no'}")
 
 
 @functools.lru_cache(maxsize=1)
 def capabilities() -> Capabilities:
-    if launcher.get().mode == "root":
-        return Capabilities("root", True, True, True, NPROC)
-    return Capabilities("none", False, False, False, _own_process_count() + 4 * NPROC)
+    """The mode of this process's fork server (starting it; raises SandboxError when neither
+    root nor user namespaces are available and ``sandbox.allow_weak`` is not set)."""
+    server = launcher.get()
+    if server.mode == "root":
+        return Capabilities("root", True, True, True, NPROC, server.memory_cgroup)
+    if server.mode == "userns":
+        # the run's own user namespace: RLIMIT_NPROC counts only this run's processes
+        return Capabilities("userns", True, True, False, NPROC, server.memory_cgroup)
+    return Capabilities("weak", False, False, False, _own_process_count() + 4 * NPROC)
 
 
 def _own_process_count() -> int:
@@ -64,7 +72,7 @@ def _own_process_count() -> int:
 
 @contextlib.contextmanager
 def lease_uid(caps: Capabilities) -> Iterator[int]:
-    """An unprivileged uid no other run (in any process) holds meanwhile; -1 without root."""
+    """An unprivileged uid no other run (in any process) holds meanwhile; -1 unless mode "root"."""
     if not caps.drops_privileges:
         yield -1
         return
@@ -99,8 +107,8 @@ def _free_uids() -> tuple[int, ...]:
 
 @contextlib.contextmanager
 def workdir(caps: Capabilities) -> Iterator[str | None]:
-    """The run's cwd in mode "none": an empty temporary directory, removed afterwards. In mode
-    "root" the run makes its own (a private tmpfs) and this yields None."""
+    """The run's cwd in mode "weak": an empty temporary directory, removed afterwards. Otherwise
+    the run makes its own (a private tmpfs) and this yields None."""
     if caps.pid_namespace:
         yield None
         return

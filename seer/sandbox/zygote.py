@@ -1,42 +1,68 @@
 """Warm fork server for sandbox runs; runs inside its own interpreter (stdlib only).
 
 Started once per parent process by ``seer.sandbox.launcher`` (``python -S -P -c ...``, as the
-caller's user, root here). It imports the driver and the stdlib modules programs commonly use,
-then only ever forks: it never runs candidate code and holds no secret, so every run starts from
-the same pristine interpreter state without paying for interpreter start-up and imports (about
-20 ms a program). Per request (five fds + {uid, cwd}) it forks a session leader, which
+caller's user). It imports the driver and the stdlib modules programs commonly use, then only
+ever forks: it never runs candidate code and holds no secret, so every run starts from the same
+pristine interpreter state without paying for interpreter start-up and imports (about 20 ms a
+program). It is not dumpable (nor is anything it forks until a runner drops to the sandbox uid):
+processes of the same user cannot ptrace it or read its /proc files.
 
-- in mode "root": unshares network, pid and mount namespaces and forks the driver as pid 1 of the
-  new pid namespace. The driver makes its mounts private, mounts a fresh /proc and a fresh small
-  tmpfs on each world-writable directory (/tmp, the run's cwd, owned by the run's uid; /var/tmp;
-  /run/lock; /dev/shm), so nothing a program writes outlives it, and then runs ``driver.main``.
-  When the driver exits, the kernel kills whatever is left in the namespace.
-- in mode "none" (no privileges): forks the driver in the given cwd, without namespaces.
+Set-up, once (modes "root" and "userns"; see ``seer/sandbox/isolation.py``):
+- "userns" only: a user namespace of its own where it is uid 0 (mapped to the caller's uid), so
+  it may create the other namespaces and mount;
+- a mount namespace of its own in which it pivots into the minimal read-only root
+  (``rootfs.py``); the per-run memory cgroups' parent is opened before that (``memcg.py``).
+
+Per request (five fds + {uid, cwd, memory_mb}) it forks a session leader, which joins a fresh
+memory cgroup (when there is one), unshares a pid namespace and forks the driver, pid 1 there.
+The driver unshares mount, network, IPC and UTS namespaces, mounts a fresh /proc and bounded tmpfs
+on /tmp (its cwd) and /dev/shm, bounds SysV IPC, joins a new session keyring, then unshares a
+user namespace of its own (the leader writes its id maps: uid 0, plus the leased sandbox uid in
+mode "root"), forbids further user namespaces in it, and runs ``driver.main``. The namespaces are
+owned by the fork server's user namespace, so inside its own one the driver holds no capability
+over any of them. When the driver exits, the kernel kills whatever is left in the namespace.
 
 The reply carries a pidfd of the session leader: killing it (the parent's last resort) kills the
 driver (``PR_SET_PDEATHSIG``) and with it the namespace. pidfds, not pids: pid_max may be 32768.
 """
 import ctypes
+import fcntl
 import gc
 import marshal
 import os
+import select
 import signal
 import socket
 
+import confine
 import driver
+import memcg
+import rootfs
 
-CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 1 << 14, 1 << 18
-PR_SET_PDEATHSIG = 1
-PRIVATE_DIRS = ("/tmp", "/var/tmp", "/run/lock", "/dev/shm")
-TMPFS_OPTIONS = "size=128m,nr_inodes=8192"
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+KEYCTL_JOIN_SESSION_KEYRING = 1
+_SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}
+TRUSTED_MB = 64  # the driver's own share of a run's memory cgroup
+TMPFS_INODES = 4096
 # imported before forking so programs find them loaded (each run gets its own copy-on-write copy)
 PRELOAD = ("typing", "re", "collections", "math", "itertools", "functools", "heapq", "bisect",
            "string", "random", "copy", "operator", "json", "decimal", "fractions", "datetime",
            "array", "cmath", "statistics", "hashlib", "dataclasses", "enum", "abc", "io",
            "textwrap", "unicodedata", "time")
+# SysV IPC of one run: shm pages (4 KiB) and message queue bytes; its IPC namespace dies with it
+IPC_SYSCTLS = (("kernel/shmmni", "16"), ("kernel/msgmni", "16"), ("kernel/msgmnb", "65536"),
+               ("kernel/sem", "32 256 32 16"))
+ENABLE_USERNS = ("unprivileged user namespaces are not available here: enable them (sysctl "
+                 "user.max_user_namespaces=15000; on Debian/Ubuntu kernels also "
+                 "kernel.unprivileged_userns_clone=1; on Ubuntu 24.04+ "
+                 "kernel.apparmor_restrict_unprivileged_userns=0), run as root, or set "
+                 "sandbox.allow_weak=true to accept the weak mode")
 
 _libc = ctypes.CDLL(None, use_errno=True)
+_machine = os.uname().machine
 
 
 def _check(rc: int, what: str) -> None:
@@ -45,21 +71,39 @@ def _check(rc: int, what: str) -> None:
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def _mount(src: str, target: str, fstype: str | None, flags: int, data: str | None) -> None:
-    _check(_libc.mount(src.encode(), target.encode(), fstype.encode() if fstype else None,
-                       ctypes.c_ulong(flags), data.encode() if data else None), f"mount {target}")
-
-
 def serve(sock_fd: int, mode: str = "") -> None:
-    """Answer run requests on ``sock_fd`` until the parent goes away. ``mode`` "none" forces the
-    unprivileged mode (tests of the fallback); by default the best mode that works is used."""
+    """Answer run requests on ``sock_fd`` until the parent goes away. ``mode`` "weak" forces the
+    weak mode; "" sets up the strongest mode this machine allows and reports "unavailable: why"
+    when that is neither "root" nor "userns"."""
     for name in PRELOAD:
         __import__(name)
+    sock = socket.socket(fileno=sock_fd)
+    cgroups = None
+    if mode != "weak":
+        try:
+            mode = "root" if os.geteuid() == 0 else "userns"
+            cgroups = memcg.RunCgroups()
+            _enter_own_namespaces(mode)
+            _probe(mode)
+        except NoUserNamespaces as e:
+            sock.send(f"unavailable: {ENABLE_USERNS} ({e})".encode())
+            return
+        except OSError as e:
+            sock.send(f"unavailable: the {mode} sandbox could not be set up here: {e}".encode())
+            return
+    _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # after writing our own id maps (see _enter_run)
+    confine.MODE = mode
     gc.freeze()  # the collector in a forked run leaves these objects (and their pages) alone
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # session leaders are reaped by the kernel
-    sock = socket.socket(fileno=sock_fd)
-    mode = mode or _probe()
-    sock.send(mode.encode())
+    sock.send(f"{mode} {'memcg' if cgroups and cgroups.available else 'nomemcg'}".encode())
+    try:
+        _serve_loop(sock, mode, cgroups)
+    finally:
+        if cgroups is not None:
+            _drain(cgroups)
+
+
+def _serve_loop(sock: socket.socket, mode: str, cgroups: "memcg.RunCgroups | None") -> None:
     while True:
         try:
             msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 8)
@@ -68,7 +112,12 @@ def serve(sock_fd: int, mode: str = "") -> None:
         if not msg:
             return  # the parent is gone
         req = marshal.loads(msg)
+        cg = ""
         try:
+            if cgroups is not None:
+                cgroups.reap()
+                if cgroups.available:
+                    cg = cgroups.create((req.get("memory_mb", 0) + TRUSTED_MB) << 20)
             pid = os.fork()
         except OSError as e:
             for fd in fds:
@@ -78,7 +127,7 @@ def serve(sock_fd: int, mode: str = "") -> None:
         if pid == 0:
             try:
                 sock.close()  # a program must never reach the fork server
-                _leader(mode, req, fds)
+                _leader(mode, req, fds, cgroups if cg else None, cg)
             finally:
                 os._exit(70)
         for fd in fds:
@@ -90,72 +139,171 @@ def serve(sock_fd: int, mode: str = "") -> None:
             continue
         socket.send_fds(sock, [b"ok"], [pidfd])
         os.close(pidfd)
+        if cg:
+            cgroups.remove_later(cg)
 
 
-def _probe() -> str:
-    """"root" if a session with namespaces and private mounts can be set up here, else "none"."""
-    if os.geteuid() != 0:
-        return "none"
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+def _drain(cgroups: "memcg.RunCgroups") -> None:
+    """Remove the cgroups of the last runs once they ended (the parent is gone)."""
+    for _ in range(50):
+        cgroups.reap()
+        if not cgroups.pending:
+            return
+        select.select([], [], [], 0.02)
+
+
+class NoUserNamespaces(OSError):
+    """This user may not create user namespaces here."""
+
+
+def _enter_own_namespaces(mode: str) -> None:
+    if mode == "userns":
+        uid, gid = os.geteuid(), os.getegid()
+        if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0:
+            err = ctypes.get_errno()
+            raise NoUserNamespaces(err, f"unshare(CLONE_NEWUSER): {os.strerror(err)}")
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"0 {uid} 1")
+        _write("/proc/self/gid_map", f"0 {gid} 1")
+    else:
+        _check(_libc.unshare(CLONE_NEWNS), "unshare(mount)")
+    rootfs.enter_minimal_root()
+
+
+def _probe(mode: str) -> None:
+    """One run's whole set-up in a child, which also checks that the network is unreachable;
+    raises OSError naming what failed."""
+    r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
-            _unshare()
+            os.close(r)
+            sync = _unshare_pid()
             child = os.fork()
             if child == 0:
                 try:
-                    _private_mounts(uid=65534)
+                    _enter_run(mode, 65534 if mode == "root" else -1, 0, sync)
+                    confine.MODE = mode
+                    confine._lock_capabilities()
+                    confine._drop_capabilities()
+                    confine.install_seccomp()
+                    if confine.seccomp_supported():
+                        try:
+                            os.memfd_create("probe")
+                            os.write(w, b"the seccomp filter did not refuse memfd_create")
+                        except PermissionError:
+                            pass
                     s = socket.socket()
                     try:
-                        s.connect(("127.0.0.1", 9))  # must fail: no network in the namespace
-                        os._exit(3)
+                        s.connect(("127.0.0.1", 9))
+                        os.write(w, b"the network is reachable from a run")
                     except OSError:
-                        os._exit(0)
+                        pass
+                except BaseException as e:  # noqa: BLE001 -- reported to the fork server
+                    os.write(w, f"{type(e).__name__}: {e}".encode())
                 finally:
-                    os._exit(2)
-            os._exit(os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]))
+                    os._exit(0)
+            _map_ids(mode, child, 65534 if mode == "root" else -1, sync)
+            os.waitpid(child, 0)
+        except BaseException as e:  # noqa: BLE001
+            os.write(w, f"{type(e).__name__}: {e}".encode())
         finally:
-            os._exit(1)
-    ok = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    return "root" if ok else "none"
+            os._exit(0)
+    os.close(w)
+    err = b""
+    while chunk := os.read(r, 4096):
+        err += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    if err:
+        raise OSError(err.decode(errors="replace"))
 
 
-def _unshare() -> None:
-    _check(_libc.unshare(CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS), "unshare")
+def _unshare_pid() -> tuple[int, int, int, int]:
+    """New pid namespace for the next child; pipes for the id-map handshake with it."""
+    _check(_libc.unshare(CLONE_NEWPID), "unshare(pid)")
+    return os.pipe() + os.pipe()
 
 
-def _private_mounts(uid: int) -> None:
-    _mount("none", "/", None, MS_REC | MS_PRIVATE, None)  # nothing we mount leaks to the host
-    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
-    for d in PRIVATE_DIRS:
-        if os.path.isdir(d):
-            owner = f",uid={uid},gid={uid},mode=0700" if d == "/tmp" else ",mode=1777"
-            _mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, TMPFS_OPTIONS + owner)
+def _map_ids(mode: str, child: int, uid: int, sync: tuple[int, int, int, int]) -> None:
+    """Leader side of the handshake: once ``child`` is in its user namespace, give it uid/gid 0
+    (the fork server's) and, in mode "root", the leased sandbox uid."""
+    to_leader_r, to_leader_w, to_child_r, to_child_w = sync
+    os.close(to_leader_w)
+    os.close(to_child_r)
+    if os.read(to_leader_r, 1) == b"u":  # nothing: the child failed before; it reports that
+        extra = f"\n{uid} {uid} 1" if mode == "root" and uid >= 0 else ""
+        _write(f"/proc/{child}/uid_map", "0 0 1" + extra)
+        _write(f"/proc/{child}/gid_map", "0 0 1" + extra)
+        os.write(to_child_w, b"m")
+    os.close(to_leader_r)
+    os.close(to_child_w)
 
 
-def _leader(mode: str, req: dict, fds: list) -> None:
+def _enter_run(mode: str, uid: int, memory_mb: int, sync: tuple[int, int, int, int]) -> None:
+    """Driver side: the run's own namespaces, mounts and limits (see the module docstring)."""
+    to_leader_r, to_leader_w, to_child_r, to_child_w = sync
+    os.close(to_leader_r)
+    os.close(to_child_w)
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
+    rootfs.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    size = f"size={max(memory_mb, 16)}m,nr_inodes={TMPFS_INODES}" if memory_mb else f"size=128m,nr_inodes={TMPFS_INODES}"
+    owner = f",uid={uid},gid={uid}" if uid >= 0 else ""
+    rootfs.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"{size},mode=0700{owner}")
+    rootfs.mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"{size},mode=1777")
+    shm_pages = (max(memory_mb, 16) << 20) // os.sysconf("SC_PAGE_SIZE")
+    for key, value in IPC_SYSCTLS + (("kernel/shmall", str(shm_pages)),
+                                     ("kernel/shmmax", str(shm_pages * os.sysconf("SC_PAGE_SIZE")))):
+        _write(f"/proc/sys/{key}", value)
+    _check(_libc.sethostname(b"sandbox", 7), "sethostname")
+    if _libc.syscall(_SYS_KEYCTL[_machine], KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
+        raise OSError(ctypes.get_errno(), "keyctl(JOIN_SESSION_KEYRING)")
+    # dumpable while the leader writes our id maps: /proc/<pid>/*_map of a non-dumpable process
+    # belong to the host's root; nothing else runs in the namespace yet
+    _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+    _check(_libc.unshare(CLONE_NEWUSER), "unshare(user)")
+    os.write(to_leader_w, b"u")
+    os.close(to_leader_w)
+    if os.read(to_child_r, 1) != b"m":
+        raise OSError("the session leader did not map the run's user ids")
+    os.close(to_child_r)
+    _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    _write("/proc/sys/user/max_user_namespaces", "0")
+    os.chdir("/tmp")
+    os.environ["HOME"] = os.environ["TMPDIR"] = "/tmp"
+
+
+def _write(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _leader(mode: str, req: dict, fds: list, cgroups: "memcg.RunCgroups | None", cg: str) -> None:
     os.setsid()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    if mode == "root":
-        _unshare()
+    if cgroups is not None:
+        cgroups.join(cg)
+    sync = _unshare_pid() if mode != "weak" else None
     pid = os.fork()
     if pid == 0:
         try:
             _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-            for target, fd in enumerate(fds):  # stdin, stdout, stderr, results, control
-                os.dup2(fd, 10 + target)
-            for target in range(len(fds)):
-                os.dup2(10 + target, target)
-            os.closerange(len(fds), 1 << 16)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # pid 1 gets only signals it handles
+            # stdin, stdout, stderr, results, control, then the id-map handshake pipes
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in fds + list(sync or ())]
+            for target, fd in enumerate(high):
+                os.dup2(fd, target)
+            os.closerange(len(high), 1 << 16)
             try:
-                if mode == "root":
-                    _private_mounts(req["uid"])
-                    cwd = "/tmp"
+                if sync:
+                    _enter_run(mode, req["uid"], req.get("memory_mb", 0), tuple(range(len(fds), len(high))))
                 else:
-                    cwd = req["cwd"]
-                os.chdir(cwd)
-                os.environ["HOME"] = os.environ["TMPDIR"] = cwd
+                    os.chdir(req["cwd"])
+                    os.environ["HOME"] = os.environ["TMPDIR"] = req["cwd"]
+                _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # a credential change may have reset it
             except BaseException as e:  # the machine, not the program: tell the parent
                 os.write(3, b"F " + driver.codec.dumps(f"session setup: {type(e).__name__}: {e}").encode() + b"\n")
                 raise
@@ -164,4 +312,7 @@ def _leader(mode: str, req: dict, fds: list) -> None:
             os._exit(70)
     for fd in fds:  # only the driver holds the run's pipes: EOF means it is gone
         os.close(fd)
+    if sync:
+        _map_ids(mode, pid, req["uid"], sync)
     os._exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) & 0xFF)
+

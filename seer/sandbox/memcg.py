@@ -1,0 +1,97 @@
+"""One memory cgroup per sandbox run, where the machine lets us make one (stdlib only; fork server).
+
+A run's cgroup counts everything its processes make the kernel hold: heap, page tables, tmpfs and
+/dev/shm files, memfds, SysV shared memory, pipe and socket buffers. ``RLIMIT_AS`` alone counts
+only each process's mappings, so without a cgroup a run could hold several times its limit
+(see ``seer/sandbox/isolation.py`` for what bounds it then).
+
+cgroup v1 (``memory`` hierarchy): a child of the fork server's own memory cgroup with
+``memory.limit_in_bytes``. cgroup v2: a child of the fork server's cgroup with ``memory.max`` when
+the ``memory`` controller is enabled for its children (a delegated subtree). The directory fd is
+opened before the fork server leaves the host's file system; runs are created relative to it.
+"""
+import os
+
+V1_MOUNT, V2_MOUNTS = "/sys/fs/cgroup/memory", ("/sys/fs/cgroup", "/sys/fs/cgroup/unified")
+
+
+class RunCgroups:
+    """Creates, joins and removes per-run memory cgroups under one parent directory."""
+
+    def __init__(self) -> None:
+        self.dir_fd, self.limit_file = _find_parent()
+        self.prefix = f"seer-run-{os.getpid()}-"
+        self.n = 0
+        self.pending: list[str] = []  # cgroups of runs that may still be ending
+
+    @property
+    def available(self) -> bool:
+        return self.dir_fd >= 0
+
+    def create(self, limit_bytes: int) -> str:
+        self.n += 1
+        name = f"{self.prefix}{self.n}"
+        os.mkdir(name, dir_fd=self.dir_fd)
+        _write(f"{name}/{self.limit_file}", str(limit_bytes), self.dir_fd)
+        swap = ("memory.memsw.limit_in_bytes", str(limit_bytes)) if self.limit_file == "memory.limit_in_bytes" \
+            else ("memory.swap.max", "0")
+        try:  # swap must not extend the limit either
+            _write(f"{name}/{swap[0]}", swap[1], self.dir_fd)
+        except OSError:
+            pass  # no swap accounting on this kernel
+        return name
+
+    def join(self, name: str) -> None:
+        """Move the calling process (the run's session leader, before it forks) into ``name``."""
+        _write(f"{name}/cgroup.procs", "0", self.dir_fd)
+
+    def remove_later(self, name: str) -> None:
+        self.pending.append(name)
+
+    def reap(self) -> None:
+        """Remove the cgroups of runs that ended (rmdir fails while a process is left in one)."""
+        keep = []
+        for name in self.pending:
+            try:
+                os.rmdir(name, dir_fd=self.dir_fd)
+            except OSError:  # still in use: the run is still ending
+                keep.append(name)
+        self.pending = keep
+
+
+def _write(path: str, text: str, dir_fd: int) -> None:
+    fd = os.open(path, os.O_WRONLY, dir_fd=dir_fd)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _find_parent() -> tuple[int, str]:
+    """(dir fd, limit file name) of a memory cgroup we may create children in, or (-1, "")."""
+    try:
+        with open("/proc/self/cgroup") as f:
+            lines = [line.rstrip("\n").split(":", 2) for line in f]
+    except OSError:
+        return -1, ""
+    for _, controllers, path in lines:
+        if "memory" in controllers.split(","):
+            d = V1_MOUNT + path
+            if _writable_dir(d, "memory.limit_in_bytes"):
+                return os.open(d, os.O_PATH | os.O_DIRECTORY), "memory.limit_in_bytes"
+    for hier, controllers, path in lines:
+        if hier == "0" and controllers == "":
+            for mnt in V2_MOUNTS:
+                d = mnt + path
+                try:
+                    with open(d + "/cgroup.subtree_control") as f:
+                        delegated = "memory" in f.read().split()
+                except OSError:
+                    continue
+                if delegated and _writable_dir(d, "cgroup.procs"):
+                    return os.open(d, os.O_PATH | os.O_DIRECTORY), "memory.max"
+    return -1, ""
+
+
+def _writable_dir(d: str, probe: str) -> bool:
+    return os.access(d, os.W_OK | os.X_OK) and os.access(os.path.join(d, probe), os.W_OK)
