@@ -1,7 +1,9 @@
-"""`seer score`: samples (EvalPlus jsonl) + benchmark problems -> eval.json (per-task + pass@k)."""
-from __future__ import annotations
+"""`seer score`: samples (EvalPlus jsonl) + benchmark problems -> eval.json (per-task + pass@k).
 
-import logging
+One run per sample gives both of EvalPlus's numbers: ``base_pass_at_k`` (base tests) and
+``pass_at_k`` (base + extra tests; for benchmarks without extra tests the two are equal).
+"""
+from __future__ import annotations
 
 from omegaconf import DictConfig
 
@@ -10,8 +12,6 @@ from seer.data.jsonl import read_jsonl, write_json
 from seer.data.schemas import Problem
 from seer.eval.score import score_samples
 from seer.sandbox import SandboxPool
-
-log = logging.getLogger(__name__)
 
 
 def score(cfg: DictConfig) -> None:
@@ -27,4 +27,10 @@ def score(cfg: DictConfig) -> None:
     result["samples"] = str(cfg.io.samples)
     result["config_hash"] = config_hash(cfg)
     write_json(cfg.io.out, result)
-    log.info("%s: %s over %d tasks", cfg.io.samples, result["pass_at_k"], result["n_tasks"])
+    print(f"{cfg.io.samples}: {result['n_samples']} samples over {result['n_tasks']} tasks\n"
+          f"  base tests:          {_fmt(result['base_pass_at_k'])}\n"
+          f"  base + extra tests:  {_fmt(result['pass_at_k'])}")
+
+
+def _fmt(pass_at_k: dict[str, float]) -> str:
+    return "  ".join(f"{k} {v:.4f}" for k, v in pass_at_k.items())
