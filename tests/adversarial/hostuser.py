@@ -1,0 +1,120 @@
+"""A throwaway unprivileged host user, to run the sandbox the way a normal user does (needs root).
+
+``temporary_user(base)`` creates a system user (``useradd -M -r``) and gives it what a normal user
+of the project has, all owned by that user under ``base``: a home, its own venv (whose
+site-packages a program could plant a ``.pth`` in) and its own copy of the project source. The
+venv sees the caller's installed packages through a ``.pth`` line, so nothing is downloaded. The
+base interpreter may sit under a directory the user cannot traverse (a pyenv build under /root,
+mode 0700): such directories get a POSIX ACL entry letting this user alone traverse them. Exiting
+the context removes the ACL entries (restoring the modes), the user and its files.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import secrets
+import shutil
+import struct
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+_ACL_XATTR = "system.posix_acl_access"
+_USER_OBJ, _USER, _GROUP_OBJ, _MASK, _OTHER = 0x01, 0x02, 0x04, 0x10, 0x20
+_NO_ID = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class HostUser:
+    name: str
+    uid: int
+    gid: int
+    home: Path  # owned by the user
+    venv: Path  # the user's venv (owned by the user)
+    site_packages: Path  # the user's venv's site-packages
+    project: Path  # the user's copy of the project (owned by the user); on the venv's path
+
+    @property
+    def python(self) -> str:
+        return str(self.venv / "bin" / "python")
+
+    def command(self, argv: list[str]) -> list[str]:
+        """argv run as this user: no groups, no capabilities, no PAM session (hence no keyring)."""
+        return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups", "--", *argv]
+
+    def environment(self, **extra: str) -> dict[str, str]:
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(self.home), "USER": self.name,
+               "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        env.update(extra)
+        return env
+
+
+@contextlib.contextmanager
+def temporary_user(base: Path, project_src: Path) -> Iterator[HostUser]:
+    """A fresh unprivileged user with a home, a venv and a copy of ``project_src``'s ``seer``
+    package under ``base`` (which must be traversable by everyone)."""
+    if os.geteuid() != 0:
+        raise PermissionError("creating a throwaway user needs root")
+    name = f"seer-adv-{secrets.token_hex(3)}"
+    home = base / "home"
+    subprocess.run(["useradd", "-M", "-r", "-s", "/usr/sbin/nologin", "-d", str(home), name],
+                   check=True, capture_output=True)
+    granted: list[tuple[str, int]] = []
+    try:
+        pw = pwd.getpwnam(name)
+        venv, project = base / "venv", base / "project"
+        home.mkdir(mode=0o700)
+        subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(venv)],  # type: ignore[attr-defined]
+                       check=True, capture_output=True)
+        site = Path(sysconfig.get_paths(vars={"base": str(venv), "platbase": str(venv)})["purelib"])
+        shutil.copytree(project_src / "seer", project / "seer",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        # the caller's packages (read-only to the user) and the user's own project copy
+        (site / "_seer_adversarial.pth").write_text(f"{project}\n{sysconfig.get_paths()['purelib']}\n")
+        for top in (home, venv, project):
+            for p in [top, *top.rglob("*")]:
+                os.lchown(p, pw.pw_uid, pw.pw_gid)
+        needed = [Path(sys._base_executable).resolve(), Path(sysconfig.get_paths()["stdlib"]),  # type: ignore[attr-defined]
+                  Path(sysconfig.get_paths()["purelib"]), base]
+        granted = _grant_traversal(pw.pw_uid, needed)
+        yield HostUser(name, pw.pw_uid, pw.pw_gid, home, venv, site, project)
+    finally:
+        for path, mode in reversed(granted):
+            with contextlib.suppress(OSError):
+                os.removexattr(path, _ACL_XATTR)
+            os.chmod(path, mode)
+        subprocess.run(["userdel", name], capture_output=True)
+        for p in ("home", "venv", "project"):
+            shutil.rmtree(base / p, ignore_errors=True)
+
+
+def _grant_traversal(uid: int, paths: list[Path]) -> list[tuple[str, int]]:
+    """Let ``uid`` traverse every directory leading to ``paths`` that others cannot traverse;
+    returns (directory, original mode) to restore."""
+    dirs: list[str] = []
+    for p in paths:
+        for d in [*reversed(p.parents), p] if p.is_dir() else reversed(p.parents):
+            if str(d) not in dirs:
+                dirs.append(str(d))
+    granted = []
+    for d in dirs:
+        st = os.stat(d)
+        if st.st_mode & 0o001:
+            continue
+        try:
+            os.getxattr(d, _ACL_XATTR)
+            raise RuntimeError(f"{d} already has an ACL; let the test user traverse it by hand")
+        except OSError:
+            pass
+        mode = st.st_mode & 0o7777
+        owner, group, other = (mode >> 6) & 7, (mode >> 3) & 7, mode & 7
+        entries = [(_USER_OBJ, owner, _NO_ID), (_USER, 1, uid), (_GROUP_OBJ, group, _NO_ID),
+                   (_MASK, group | 1, _NO_ID), (_OTHER, other, _NO_ID)]
+        blob = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
+        os.setxattr(d, _ACL_XATTR, blob)
+        granted.append((d, mode))
+    return granted
