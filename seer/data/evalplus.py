@@ -79,7 +79,7 @@ def _call_tests(rec: dict[str, Any], use_plus: bool, rule: str, prelude: str = "
     # the task's own atol (0 when it has none): compare.py applies EvalPlus's 1e-6 for float outputs
     return Tests(kind="call", cases=[{"input": encode(list(i))} for i in inputs], prelude=prelude,
                  fn_name=WRAPPER if prelude else rec["entry_point"], atol=float(rec.get("atol") or 0),
-                 rule=rule, n_base=len(base) if plus else 0)
+                 rule=rule, n_base=len(base) if use_plus else 0)
 
 
 def mbppplus_problem(rec: dict[str, Any], use_plus: bool = True, source: str = "mbppplus") -> Problem:
