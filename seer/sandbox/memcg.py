@@ -6,11 +6,16 @@ only each process's mappings, so without a cgroup a run could hold several times
 (see ``seer/sandbox/isolation.py`` for what bounds it then).
 
 cgroup v1 (``memory`` hierarchy): a child of the fork server's own memory cgroup with
-``memory.limit_in_bytes``. cgroup v2: a child of the fork server's cgroup with ``memory.max`` when
-the ``memory`` controller is enabled for its children (a delegated subtree). The directory fd is
-opened before the fork server leaves the host's file system; runs are created relative to it.
+``memory.limit_in_bytes`` (and ``memory.memsw.limit_in_bytes``). cgroup v2: ``memory.max`` (and
+``memory.swap.max`` 0) on a child of the fork server's cgroup, or of its parent, whichever has the
+``memory`` controller enabled for its children and is writable by us (a delegated subtree, e.g.
+systemd's ``user@.service``; not exercised on the development machine, whose memory controller is
+on v1). The directory fd is opened before the fork server leaves the host's file system; runs are
+created relative to it, and removed once their session leader exited; a fork server that was
+killed leaves its last ones, which the next one started in the same cgroup removes.
 """
 import os
+import select
 
 V1_MOUNT, V2_MOUNTS = "/sys/fs/cgroup/memory", ("/sys/fs/cgroup", "/sys/fs/cgroup/unified")
 
@@ -22,7 +27,27 @@ class RunCgroups:
         self.dir_fd, self.limit_file = _find_parent()
         self.prefix = f"seer-run-{os.getpid()}-"
         self.n = 0
-        self.pending: list[str] = []  # cgroups of runs that may still be ending
+        if self.available:
+            self._sweep()
+        self.pending: list[tuple[int, str]] = []  # (pidfd of the run's session leader, cgroup)
+
+    def _sweep(self) -> None:
+        """Remove run cgroups left by fork servers that were killed before they could."""
+        for name in os.listdir(self.dir_fd):
+            parts = name.split("-")
+            if len(parts) != 4 or parts[:2] != ["seer", "run"] or not parts[2].isdigit():
+                continue
+            try:
+                os.kill(int(parts[2]), 0)
+                continue  # its fork server is alive and removes it
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+            try:
+                os.rmdir(name, dir_fd=self.dir_fd)
+            except OSError:
+                pass  # still in use
 
     @property
     def available(self) -> bool:
@@ -45,17 +70,23 @@ class RunCgroups:
         """Move the calling process (the run's session leader, before it forks) into ``name``."""
         _write(f"{name}/cgroup.procs", "0", self.dir_fd)
 
-    def remove_later(self, name: str) -> None:
-        self.pending.append(name)
+    def remove_later(self, pidfd: int, name: str) -> None:
+        """Remove ``name`` once the session leader ``pidfd`` (which owns the fd now) has exited."""
+        self.pending.append((pidfd, name))
 
     def reap(self) -> None:
-        """Remove the cgroups of runs that ended (rmdir fails while a process is left in one)."""
+        """Remove the cgroups of runs whose session leader exited (an empty cgroup may be one
+        whose leader has not joined it yet)."""
         keep = []
-        for name in self.pending:
+        for pidfd, name in self.pending:
             try:
+                if not select.select([pidfd], [], [], 0)[0]:
+                    raise BlockingIOError  # the leader is alive
                 os.rmdir(name, dir_fd=self.dir_fd)
-            except OSError:  # still in use: the run is still ending
-                keep.append(name)
+            except OSError:  # alive, or the run's last processes are still exiting
+                keep.append((pidfd, name))
+                continue
+            os.close(pidfd)
         self.pending = keep
 
 
@@ -78,18 +109,22 @@ def _find_parent() -> tuple[int, str]:
         if "memory" in controllers.split(","):
             d = V1_MOUNT + path
             if _writable_dir(d, "memory.limit_in_bytes"):
-                return os.open(d, os.O_PATH | os.O_DIRECTORY), "memory.limit_in_bytes"
+                return os.open(d, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC), "memory.limit_in_bytes"
     for hier, controllers, path in lines:
-        if hier == "0" and controllers == "":
-            for mnt in V2_MOUNTS:
-                d = mnt + path
+        if hier != "0" or controllers != "":
+            continue
+        for mnt in V2_MOUNTS:
+            own = mnt + path
+            # our own cgroup holds processes, so runs go below it only if it is the root; else
+            # they are siblings of it (e.g. systemd's delegated user@.service subtree)
+            for d in (own, os.path.dirname(own)):
                 try:
                     with open(d + "/cgroup.subtree_control") as f:
                         delegated = "memory" in f.read().split()
                 except OSError:
                     continue
                 if delegated and _writable_dir(d, "cgroup.procs"):
-                    return os.open(d, os.O_PATH | os.O_DIRECTORY), "memory.max"
+                    return os.open(d, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC), "memory.max"
     return -1, ""
 
 

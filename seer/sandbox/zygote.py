@@ -46,6 +46,7 @@ PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 KEYCTL_JOIN_SESSION_KEYRING = 1
 _SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}
 TRUSTED_MB = 64  # the driver's own share of a run's memory cgroup
+DEFAULT_MEMORY_MB = 1024  # a request without memory_mb (SandboxConfig.memory_mb's default)
 TMPFS_INODES = 4096
 # imported before forking so programs find them loaded (each run gets its own copy-on-write copy)
 PRELOAD = ("typing", "re", "collections", "math", "itertools", "functools", "heapq", "bisect",
@@ -117,7 +118,7 @@ def _serve_loop(sock: socket.socket, mode: str, cgroups: "memcg.RunCgroups | Non
             if cgroups is not None:
                 cgroups.reap()
                 if cgroups.available:
-                    cg = cgroups.create((req.get("memory_mb", 0) + TRUSTED_MB) << 20)
+                    cg = cgroups.create((_memory_mb(req) + TRUSTED_MB) << 20)
             pid = os.fork()
         except OSError as e:
             for fd in fds:
@@ -138,9 +139,10 @@ def _serve_loop(sock: socket.socket, mode: str, cgroups: "memcg.RunCgroups | Non
             socket.send_fds(sock, [b"gone"], [])
             continue
         socket.send_fds(sock, [b"ok"], [pidfd])
-        os.close(pidfd)
         if cg:
-            cgroups.remove_later(cg)
+            cgroups.remove_later(pidfd, cg)
+        else:
+            os.close(pidfd)
 
 
 def _drain(cgroups: "memcg.RunCgroups") -> None:
@@ -182,7 +184,7 @@ def _probe(mode: str) -> None:
             child = os.fork()
             if child == 0:
                 try:
-                    _enter_run(mode, 65534 if mode == "root" else -1, 0, sync)
+                    _enter_run(mode, 65534 if mode == "root" else -1, 16, sync)
                     confine.MODE = mode
                     confine._lock_capabilities()
                     confine._drop_capabilities()
@@ -247,11 +249,11 @@ def _enter_run(mode: str, uid: int, memory_mb: int, sync: tuple[int, int, int, i
     os.close(to_child_w)
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
     rootfs.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    size = f"size={max(memory_mb, 16)}m,nr_inodes={TMPFS_INODES}" if memory_mb else f"size=128m,nr_inodes={TMPFS_INODES}"
+    size = f"size={memory_mb}m,nr_inodes={TMPFS_INODES}"
     owner = f",uid={uid},gid={uid}" if uid >= 0 else ""
     rootfs.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"{size},mode=0700{owner}")
     rootfs.mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"{size},mode=1777")
-    shm_pages = (max(memory_mb, 16) << 20) // os.sysconf("SC_PAGE_SIZE")
+    shm_pages = (memory_mb << 20) // os.sysconf("SC_PAGE_SIZE")
     for key, value in IPC_SYSCTLS + (("kernel/shmall", str(shm_pages)),
                                      ("kernel/shmmax", str(shm_pages * os.sysconf("SC_PAGE_SIZE")))):
         _write(f"/proc/sys/{key}", value)
@@ -271,6 +273,10 @@ def _enter_run(mode: str, uid: int, memory_mb: int, sync: tuple[int, int, int, i
     _write("/proc/sys/user/max_user_namespaces", "0")
     os.chdir("/tmp")
     os.environ["HOME"] = os.environ["TMPDIR"] = "/tmp"
+
+
+def _memory_mb(req: dict) -> int:
+    return max(int(req.get("memory_mb") or DEFAULT_MEMORY_MB), 16)
 
 
 def _write(path: str, text: str) -> None:
@@ -299,7 +305,7 @@ def _leader(mode: str, req: dict, fds: list, cgroups: "memcg.RunCgroups | None",
             os.closerange(len(high), 1 << 16)
             try:
                 if sync:
-                    _enter_run(mode, req["uid"], req.get("memory_mb", 0), tuple(range(len(fds), len(high))))
+                    _enter_run(mode, req["uid"], _memory_mb(req), tuple(range(len(fds), len(high))))
                 else:
                     os.chdir(req["cwd"])
                     os.environ["HOME"] = os.environ["TMPDIR"] = req["cwd"]
