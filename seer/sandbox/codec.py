@@ -155,8 +155,8 @@ def _builders(
         """Bounded decoding of tagged-JSON text that came from an untrusted program.
 
         Linear in the size of ``text``: the parser builds no dict (objects arrive as pairs), every
-        set and dict is checked for colliding hashes before it is built (crafted colliding ints
-        would make building it quadratic), nesting is capped at ``MAX_DEPTH`` and the number of
+        set, dict, list and tuple is checked for crafted hash collisions (``_check_collisions``)
+        before it is built or handed on, nesting is capped at ``MAX_DEPTH`` and the number of
         values at ``MAX_NODES``, and ``deadline`` (``time.monotonic()``) is checked as it goes.
         Raises ``ValueError`` (or ``RecursionError`` from the parser) on anything malformed.
         """
@@ -188,9 +188,9 @@ def _builders(
                 raise ValueError(f"value nested deeper than {MAX_DEPTH}")
             d = depth + 1
             if t is list:
-                return [self.value(x, d) for x in o]
+                return self.sequence([self.value(x, d) for x in o])
             if t is tuple:
-                return tuple([self.value(x, d) for x in o])
+                return tuple(self.sequence([self.value(x, d) for x in o]))
             if t is set or t is frozenset:
                 return t(self.hashables([self.value(x, d) for x in o]))
             if t is dict or t is Pairs:
@@ -221,7 +221,7 @@ def _builders(
             if type(x) is not list:
                 raise ValueError(f"{tag} needs a list")
             if tag == "$tuple":
-                return tuple([self.value(y, d) for y in x])
+                return tuple(self.sequence([self.value(y, d) for y in x]))
             if tag == "$set" or tag == "$frozenset":
                 items = self.hashables([self.value(y, d) for y in x])
                 return set(items) if tag == "$set" else frozenset(items)
@@ -236,26 +236,59 @@ def _builders(
                 pairs.append((self.value(kv[0], d), self.value(kv[1], d)))
             return self.mapping(pairs)
 
+        def sequence(self, items):  # type: ignore[no-untyped-def]
+            _check_collisions(items)
+            return items
+
         def hashables(self, items):  # type: ignore[no-untyped-def]
-            _check_hashes([hash(x) for x in items])
+            for x in items:
+                hash(x)  # unhashable: malformed (TypeError)
+            _check_collisions(items)
             return items
 
         def mapping(self, pairs):  # type: ignore[no-untyped-def]
-            _check_hashes([hash(k) for k, _ in pairs])
+            _check_collisions([k for k, _ in pairs])
             return dict(pairs)
 
-    def _check_hashes(hashes):  # type: ignore[no-untyped-def]
-        # equal hashes (not merely equal slots) are what makes inserting quadratic: CPython's
-        # probing separates distinct hashes within a few steps. Counting them is linear: a dict
-        # keyed by the hash values themselves (an int's hash is itself, so these never pile up).
-        if len(hashes) <= MAX_COLLISIONS:
+    unhashable = {id(list), id(dict), id(set)}
+
+    def _check_collisions(items):  # type: ignore[no-untyped-def]
+        """Reject more than MAX_COLLISIONS distinct values sharing one hash value.
+
+        Equal hashes of unequal values (not merely equal table slots: CPython's probing separates
+        distinct hashes within a few steps) are what makes building a set or dict of them
+        quadratic: crafted ints (n * (2**61 - 1)) take minutes at a few hundred thousand. Lists
+        and tuples are checked too, since the tests and comparisons may turn them into sets
+        (``set(out) == set(exp)``). Linear: the hash values are ints, whose hash is themselves;
+        only groups of equal hashes are compared, against at most MAX_COLLISIONS distinct values.
+        """
+        if len(items) <= MAX_COLLISIONS:
             return
-        counts = {}
-        for h in hashes:
-            c = counts.get(h, 0) + 1
-            if c > MAX_COLLISIONS:
-                raise ValueError(f"more than {MAX_COLLISIONS} keys with one hash value (crafted collisions)")
-            counts[h] = c
+        try:
+            values, hashes = items, list(map(hash, items))
+        except TypeError:  # lists, dicts, sets, tuples holding them: never set elements
+            values, hashes = [], []
+            for x in items:
+                if id(type(x)) in unhashable:
+                    continue
+                try:
+                    h = hash(x)
+                except TypeError:
+                    continue
+                values.append(x)
+                hashes.append(h)
+        if len(set(hashes)) == len(hashes):
+            return
+        groups = {}
+        for x, h in zip(values, hashes):
+            g = groups.get(h)
+            if g is None:
+                groups[h] = [x]
+            elif len(g) <= MAX_COLLISIONS and not any(x == y for y in g):
+                g.append(x)  # keeps only distinct values, at most MAX_COLLISIONS + 1
+                if len(g) > MAX_COLLISIONS:
+                    raise ValueError(f"more than {MAX_COLLISIONS} distinct values share one hash value "
+                                     "(crafted collisions)")
 
     return base, encode, dumps, decode, loads
 

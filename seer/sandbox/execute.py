@@ -1,5 +1,10 @@
 """``run_tests``: one program in one fresh sandboxed process; per-test outcomes; a verdict the
 program cannot fake. The sandbox side is ``seer/sandbox/driver.py``; the protocol is described there.
+
+What comes back from the sandbox is text on one pipe only the driver holds. Return values of call
+tests are decoded here by ``codec.loads`` (linear time, size / nesting / hash-collision caps) under
+one deadline for the whole verdict (``DECODE_SECONDS``), and compared with the expected outputs
+(``seer.sandbox.compare``), which never leave this process.
 """
 from __future__ import annotations
 
@@ -16,12 +21,13 @@ from typing import Any
 
 from seer.data.schemas import Tests
 from seer.sandbox import codec, isolation, launcher
-from seer.sandbox.compare import preview, stdout_equal, values_equal
+from seer.sandbox.compare import outputs_match, preview, stdout_match
 from seer.sandbox.launcher import SandboxError
-from seer.sandbox.payload import MISSING, Limits, Prepared, prepare, serialize
+from seer.sandbox.payload import MISSING, Limits, Prepared, budget, prepare, serialize
 from seer.sandbox.result import ExecResult, TestOutcome
 
 GRACE = 2.0  # seconds past the program's limit before the parent kills the sandbox itself
+DECODE_SECONDS = 10.0  # decoding all the values of one run back here
 _CHUNK = 1 << 16
 
 
@@ -29,11 +35,13 @@ def run_tests(code: str, tests: Tests, timeout: float = 3.0, memory_mb: int = 10
               max_output_bytes: int = 65536) -> ExecResult:
     """Run ``code`` against ``tests`` in a fresh sandboxed process (see ``seer.sandbox``).
 
-    ``timeout`` is the wall-clock budget of the whole program (loading plus every test);
-    ``memory_mb`` the address-space limit; stdout/stderr are kept up to ``max_output_bytes`` each.
+    ``timeout`` is the wall-clock budget of the whole program (loading plus every test); with
+    per-case limits (``tests.time_limits``) each case has its own and ``timeout`` only covers
+    loading (``payload.budget``). ``memory_mb`` is the address-space limit; stdout/stderr are
+    kept up to ``max_output_bytes`` each.
     """
     t0 = time.monotonic()
-    limits = Limits(timeout, memory_mb, max_output_bytes)
+    limits = Limits(budget(tests, timeout), memory_mb, max_output_bytes)
     prep = prepare(code, tests, limits)
     raw = run_raw(prep, len(tests.cases), limits)
     return _verdict(raw, tests, prep.expected, time.monotonic() - t0)
@@ -207,9 +215,10 @@ class _Session:
 
 def _verdict(raw: _Raw, tests: Tests, expected: list[Any], duration: float) -> ExecResult:
     outcomes = []
+    deadline = time.monotonic() + DECODE_SECONDS
     for i in range(len(tests.cases)):
         if i < len(raw.cases):
-            outcomes.append(_outcome(tests, expected, i, *raw.cases[i]))
+            outcomes.append(_outcome(tests, expected, i, *raw.cases[i], deadline))
         elif raw.killed:
             outcomes.append(TestOutcome("timeout", "time limit exceeded"))
         else:
@@ -232,21 +241,23 @@ def _verdict(raw: _Raw, tests: Tests, expected: list[Any], duration: float) -> E
     return ExecResult(status, outcomes, raw.stdout, stderr, duration)
 
 
-def _outcome(tests: Tests, expected: list[Any], i: int, status: str, payload: str) -> TestOutcome:
+def _outcome(tests: Tests, expected: list[Any], i: int, status: str, payload: str,
+             deadline: float) -> TestOutcome:
     try:
-        data = json.loads(payload)
         if status in ("pass", "fail", "error", "timeout"):
-            return TestOutcome(status, "" if data is None else str(data))
+            data = _json_str(payload)
+            return TestOutcome(status, "" if payload == "null" else data)
         if status != "value" or tests.kind == "assert":
             return TestOutcome("error", f"bad status {status!r} from the sandbox")
+        data = codec.loads(payload, deadline)
         if tests.kind == "stdio":
-            ok = isinstance(data, str) and stdout_equal(data, expected[i])
+            ok = isinstance(data, str) and stdout_match(data, expected[i], tests)
             return TestOutcome("pass") if ok else TestOutcome(
                 "fail", f"expected stdout {preview(expected[i])}, got {preview(data)}")
         if expected[i] is MISSING:
             return TestOutcome("error", "no expected output (see seer.sandbox.fill_expected)")
-        actual, want = codec.decode(data), codec.decode(expected[i])
-        if values_equal(actual, want, tests.atol):
+        actual, want = data, codec.decode(expected[i])
+        if outputs_match(actual, want, tests, i):
             return TestOutcome("pass")
         return TestOutcome("fail", f"expected {preview(want)}, got {preview(actual)}")
     except (ValueError, TypeError, KeyError, IndexError, RecursionError) as e:
@@ -256,7 +267,7 @@ def _outcome(tests: Tests, expected: list[Any], i: int, status: str, payload: st
 def _json_str(text: str) -> str:
     try:
         v = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
     return v if isinstance(v, str) else text
 

@@ -1,8 +1,16 @@
 """What the parent sends into the sandbox for one program, and what it keeps back.
 
 The payload holds only trusted data: candidate code (as text, compiled inside the sandbox), test
-code compiled here, and test inputs. Expected outputs of call and stdio tests never leave the
-parent; they are compared with the outputs the sandbox reports (``seer.sandbox.compare``).
+code compiled here, test inputs, the per-case time limits and the run's budget. Expected outputs
+of call and stdio tests never leave the parent; they are compared with the outputs the sandbox
+reports (``seer.sandbox.compare``).
+
+Assert tests run in the trusted checker (``mode`` "checker", see ``seer/sandbox/checker.py``),
+except when ``tests.prelude`` defines a class: then the tests build the program's inputs from
+classes the program shares with them (LeetCode's ``ListNode``/``TreeNode`` harnesses, design
+problems that instantiate the candidate's class), which cannot cross between processes as data,
+and they run in the program's process (``mode`` "in_process"). That is decided from the tests
+alone, never from the program.
 """
 from __future__ import annotations
 
@@ -16,7 +24,7 @@ from typing import Any
 
 from seer.data.schemas import Tests
 
-EQ_NAME = "_seer_assert_eq"  # must match seer/sandbox/driver.py
+EQ_NAME = "_seer_assert_eq"  # must match seer/sandbox/checker.py
 MISSING = object()  # a call test without an expected output
 
 
@@ -26,8 +34,13 @@ class TestsError(ValueError):
     __test__ = False  # not a pytest class
 
 
+CHECKER_MEMORY_MB = 2048  # address space of a checker (test code on values up to value_cap)
+
+
 @dataclass
 class Limits:
+    """``timeout``: the wall-clock budget of the whole run (see ``budget``)."""
+
     timeout: float
     memory_mb: int
     max_output_bytes: int
@@ -49,6 +62,23 @@ class Limits:
         }
 
 
+def time_limits(tests: Tests) -> list[float]:
+    """Seconds per case (``tests.time_limits``), or [] for one budget over all cases."""
+    limits = list(getattr(tests, "time_limits", None) or [])
+    if limits and len(limits) != len(tests.cases):
+        raise TestsError(f"tests.time_limits has {len(limits)} entries for {len(tests.cases)} cases")
+    for i, t in enumerate(limits):
+        if not (isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < t < math.inf):
+            raise TestsError(f"tests.time_limits[{i}] must be a positive number of seconds, got {t!r}")
+    return [float(t) for t in limits]
+
+
+def budget(tests: Tests, timeout: float) -> float:
+    """The run's wall-clock budget: ``timeout`` alone, or with per-case limits their sum plus
+    ``timeout`` for loading the program (again after a case that ran over its limit)."""
+    return sum(time_limits(tests)) + timeout
+
+
 @dataclass
 class Prepared:
     payload: dict[str, Any]  # everything except the identity / isolation fields
@@ -61,7 +91,10 @@ def prepare(code: str, tests: Tests, limits: Limits) -> Prepared:
     p: dict[str, Any] = {
         "kind": tests.kind, "code": code, "prelude": tests.prelude, "setup": None,
         "fn_name": tests.fn_name, "class_name": tests.class_name, "timeout": float(limits.timeout),
-        "value_cap": limits.value_cap, "out_caps": [],
+        "time_limits": time_limits(tests), "value_cap": limits.value_cap, "out_caps": [],
+        "mode": "in_process" if tests.kind == "assert" and _defines_class(tests.prelude) else "checker",
+        "checker_limits": {"RLIMIT_AS": max(CHECKER_MEMORY_MB, limits.memory_mb) << 20,
+                           "RLIMIT_CPU": math.ceil(limits.timeout) + 1},
         "sources": {"<solution>": code, "<prelude>": tests.prelude},
     }
     expected: list[Any] = []
@@ -96,6 +129,14 @@ def serialize(payload: dict[str, Any]) -> bytes:
         raise TestsError(f"test inputs must be plain data (JSON-like values): {e}") from None
 
 
+@functools.lru_cache(maxsize=256)
+def _defines_class(prelude: str) -> bool:
+    try:
+        return any(isinstance(n, ast.ClassDef) for n in ast.parse(prelude).body)
+    except SyntaxError as e:
+        raise TestsError(f"tests.prelude is not valid Python (line {e.lineno}): {e.msg}") from None
+
+
 def _assert_cases(tests: Tests) -> list[str]:
     for i, c in enumerate(tests.cases):
         if not isinstance(c, str):
@@ -125,8 +166,9 @@ def _compile(src: str, filename: str, where: str) -> CodeType:
 
 
 class _EqAsserts(ast.NodeTransformer):
-    """``assert a == b`` -> ``assert _seer_assert_eq(a, b)``: the sandbox's strict equality, so a
-    returned object whose ``__eq__`` always says True cannot pass (other asserts are unchanged)."""
+    """``assert a == b`` -> ``assert _seer_assert_eq(a, b)``: in the checker, ``==`` that records
+    both sides for the failure message; in the "in_process" mode, the strict equality that
+    refuses objects whose ``__eq__`` the program wrote (other asserts are unchanged)."""
 
     def visit_Assert(self, node: ast.Assert) -> ast.Assert:
         t = node.test
