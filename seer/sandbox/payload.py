@@ -64,7 +64,7 @@ class Limits:
 
 def time_limits(tests: Tests) -> list[float]:
     """Seconds per case (``tests.time_limits``), or [] for one budget over all cases."""
-    limits = list(getattr(tests, "time_limits", None) or [])
+    limits = list(tests.time_limits)
     if limits and len(limits) != len(tests.cases):
         raise TestsError(f"tests.time_limits has {len(limits)} entries for {len(tests.cases)} cases")
     for i, t in enumerate(limits):

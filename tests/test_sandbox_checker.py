@@ -1,0 +1,202 @@
+"""The trusted checker (seer/sandbox/checker.py): assert tests run outside the program's process
+against stand-ins that forward calls; per-case time limits; bounds of the codec on untrusted text."""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import pytest
+
+from seer.data.schemas import Tests
+from seer.sandbox import codec, run_tests
+from seer.sandbox.execute import _outcome
+from seer.sandbox.payload import Limits, prepare
+
+SQUARE = "def f(x):\n    return x * x\n"
+CHECK = Tests("assert", ["check(f)"], setup=(
+    "import math\n"
+    "def check(candidate):\n"
+    "    assert candidate(2) == 4 and candidate(3) == 9\n"
+    "    assert candidate(4) in (16, 17)\n"
+    "    assert abs(candidate(1.5) - 2.25) < 1e-6\n"
+    "    assert math.isclose(candidate(0.5), 0.25)\n"
+    "    assert sorted([candidate(2), candidate(1)]) == [1, 4]\n"))
+
+
+def statuses(r) -> list[str]:  # type: ignore[no-untyped-def]
+    return [t.status for t in r.tests]
+
+
+# --- what crosses from the program is data ---------------------------------------------------
+def test_honest_program_passes_every_kind_of_assert() -> None:
+    r = run_tests(SQUARE, CHECK)
+    assert r.passed, r.tests
+
+
+@pytest.mark.parametrize("cheat", [
+    # an object that equals everything, subtracts to 0, hashes like a float
+    "class Y(float):\n    def __eq__(s, o): return True\n    def __sub__(s, o): return 0\n"
+    "    def __lt__(s, o): return True\n    __hash__ = float.__hash__\ndef f(x): return Y(0)\n",
+    "class Y:\n    def __eq__(s, o): return True\n    def __sub__(s, o): return 0\ndef f(x): return Y()\n",
+    "import weakref\nclass D(dict):\n    def __eq__(s, o): return True\nkeep = D()\ndef f(x): return weakref.proxy(keep)\n",
+    "import types\nclass D(dict):\n    def __eq__(s, o): return True\ndef f(x): return types.MappingProxyType(D())\n",
+    # shared modules: the tests' math is the checker's own
+    "import math\nmath.isclose = lambda *a, **k: True\nimport builtins\nbuiltins.abs = lambda v: 0\n"
+    "builtins.sorted = lambda v: [1, 4]\ndef f(x): return 0\n",
+    # shadowing builtins the tests use: not the function under test, so the checker's builtins
+    "def abs(v): return 0\ndef sorted(v): return [1, 4]\ndef f(x): return 0\n",
+    # tampering with whatever harness is in this process: the checker is not in it
+    "import gc, sys\nfor o in gc.get_objects():\n    if isinstance(o, dict) and '_seer_assert_eq' in o:\n"
+    "        o['_seer_assert_eq'] = lambda a, b: True\n"
+    "for m in ('checker', 'codec', 'driver'):\n    mod = sys.modules.get(m)\n    if mod:\n"
+    "        for k in list(vars(mod)):\n            if callable(getattr(mod, k)):\n"
+    "                setattr(mod, k, lambda *a, **k: None)\ndef f(x): return 0\n",
+])
+def test_lying_objects_and_tampering_do_not_pass(cheat: str) -> None:
+    r = run_tests(cheat, CHECK)
+    assert r.status in ("fail", "error") and statuses(r) != ["pass"], r.tests
+
+
+def test_program_objects_are_opaque_stand_ins() -> None:
+    node = ("class Node:\n    def __init__(self, v):\n        self.v, self.left = v, None\n"
+            "def depth(n):\n    return 0 if n is None else 1 + depth(n.left)\n"
+            "def me(n):\n    return n\n")
+    tests = Tests("assert", ["assert depth(root) == 3", "assert root.left.v == 2",
+                             "assert me(root) is not None and me(root) != root.left",
+                             "assert me(root) == 1"],
+                  setup="root = Node(1)\nroot.left = Node(2)\nroot.left.left = Node(3)\n")
+    assert statuses(run_tests(node, tests)) == ["pass", "pass", "pass", "fail"]
+
+
+def test_program_helpers_are_forwarded_and_modules_are_the_checkers() -> None:
+    code = "import sys\ndef helper(s):\n    return s[::-1]\ndef f(s):\n    return helper(s)\n"
+    tests = Tests("assert", ["assert f(helper('abc')) == 'abc'", "assert sys.getsizeof(()) > 0",
+                             "assert undefined_name(1)"])
+    r = run_tests(code, tests)
+    assert statuses(r) == ["pass", "pass", "error"] and "NameError" in r.tests[2].detail
+
+
+def test_entry_point_may_shadow_a_builtin() -> None:  # Mbpp/126's `sum`
+    code = "def sum(a, b):\n    return 42\n"
+    tests = Tests("assert", ["assert sum(1, 2) == 42", "assert sum(1, 2) == 3"], fn_name="sum")
+    assert statuses(run_tests(code, tests)) == ["pass", "fail"]
+    assert statuses(run_tests(code, dataclasses.replace(tests, fn_name=""))) == ["error", "error"]
+
+
+# --- exceptions ------------------------------------------------------------------------------
+def test_program_exceptions_are_raised_as_their_builtin_type() -> None:
+    code = ("class Custom(ValueError):\n    pass\n"
+            "def f(x):\n    if x == 0:\n        raise Custom('bad x')\n    if x == 1:\n        raise KeyError('k')\n"
+            "    if x == 2:\n        raise SystemExit(0)\n    return x\n")
+    tests = Tests("assert", [
+        "try:\n    f(0)\n    assert False\nexcept ValueError as e:\n    assert str(e) == 'bad x'",
+        "try:\n    f(1)\nexcept KeyError as e:\n    assert e.args == ('k',)",
+        "try:\n    f(2)\nexcept Exception:\n    pass",  # SystemExit is not an Exception: the case errs
+        "assert f(3) == 3",
+        "f(0)",
+    ])
+    r = run_tests(code, tests)
+    assert statuses(r) == ["pass", "pass", "error", "pass", "error"], r.tests
+    assert "SystemExit" in r.tests[2].detail and "ValueError: bad x" in r.tests[4].detail
+
+
+def test_a_program_that_dies_loses_only_that_case() -> None:
+    code = "import os\ndef f(x):\n    if x == 1:\n        os._exit(0)\n    return x\n"
+    tests = Tests("assert", ["assert f(0) == 0", "assert f(1) == 1", "assert f(2) == 2"])
+    r = run_tests(code, tests)
+    assert statuses(r) == ["pass", "error", "pass"] and "program ended" in r.tests[1].detail
+
+
+def test_non_data_arguments_cannot_cross() -> None:
+    r = run_tests("def f(g):\n    return g(1)\n", Tests("assert", ["assert f(lambda v: v) == 1", "assert f(int) == 1"]))
+    assert statuses(r) == ["error", "pass"] and "cannot be passed to the program" in r.tests[0].detail
+
+
+def test_arguments_are_copies() -> None:
+    # documented: a test relying on the program mutating its argument sees the original
+    code = "def f(xs):\n    xs.append(1)\n    return len(xs)\n"
+    r = run_tests(code, Tests("assert", ["xs = []\nassert f(xs) == 1\nassert xs == []"]))
+    assert r.passed
+
+
+def test_unsolicited_reports_are_a_protocol_violation() -> None:
+    code = "import os\nos.write(3, b'x Y 1 V true\\n')\ndef f(x):\n    return x\n"
+    r = run_tests(code, Tests("assert", ["assert f(1) == 1"]))
+    assert r.status == "error" and statuses(r) == ["error"]
+
+
+def test_preludes_that_define_classes_run_in_process() -> None:
+    limits = Limits(1.0, 256, 1000)
+    assert prepare("", Tests("assert", [], prelude="class ListNode: pass"), limits).payload["mode"] == "in_process"
+    assert prepare("", Tests("assert", [], prelude="import math"), limits).payload["mode"] == "checker"
+
+
+# --- per-case time limits --------------------------------------------------------------------
+SLEEPY = "import time\ndef f(x):\n    time.sleep(x)\n    return x\n"
+
+
+@pytest.mark.parametrize("kind", ["assert", "call", "stdio"])
+def test_each_case_gets_its_own_time_limit(kind: str) -> None:
+    xs = [0, 5, 0.05]
+    if kind == "assert":
+        tests = Tests("assert", [f"assert f({x}) == {x}" for x in xs])
+        code = SLEEPY
+    elif kind == "call":
+        tests = Tests("call", [{"input": [x], "output": x} for x in xs], fn_name="f")
+        code = SLEEPY
+    else:
+        tests = Tests("stdio", [{"input": f"{x}\n", "output": f"{x}"} for x in xs])
+        code = SLEEPY + "x = input()\nf(float(x))\nprint(x)\n"
+    tests = dataclasses.replace(tests, time_limits=[0.5, 0.5, 0.5])
+    t0 = time.monotonic()
+    r = run_tests(code, tests, timeout=1.0)
+    assert time.monotonic() - t0 < 4.0
+    assert r.status == "timeout" and statuses(r) == ["pass", "timeout", "pass"], r.tests
+    assert "0.5 s for this test" in r.tests[1].detail
+
+
+def test_without_limits_one_budget_covers_the_run() -> None:
+    tests = Tests("assert", ["assert f(0) == 0", "assert f(5) == 5", "assert f(0) == 0"])
+    r = run_tests(SLEEPY, tests, timeout=0.5)
+    assert statuses(r) == ["pass", "timeout", "timeout"] and r.tests[2].detail.startswith("not run")
+
+
+def test_slow_but_within_its_limit_passes() -> None:
+    tests = Tests("call", [{"input": [0.3], "output": 0.3}] * 3, fn_name="f", time_limits=[1.0] * 3)
+    assert run_tests(SLEEPY, tests, timeout=0.5).passed  # 0.9 s in all: over `timeout`, within the sum
+
+
+# --- bounded decoding --------------------------------------------------------------------------
+COLLIDING = [i * (2**61 - 1) for i in range(1, 100_000)]
+
+
+@pytest.mark.parametrize("value", [set(COLLIDING[:5000]), {k: 0 for k in COLLIDING[:5000]}, COLLIDING,
+                                   tuple(COLLIDING)])
+def test_codec_rejects_crafted_hash_collisions_in_linear_time(value: object) -> None:
+    text = codec.dumps(codec.encode(value))
+    t0 = time.monotonic()
+    with pytest.raises(ValueError, match="share one hash value"):
+        codec.loads(text)
+    assert time.monotonic() - t0 < 5.0
+
+
+def test_codec_keeps_honest_repeats_and_bounds_depth_size_time(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    honest = [[-1, -2] * 500, [0] * 10_000, [(1, [2])] * 50, {-1: 1, -2: 2}]
+    assert codec.loads(codec.dumps(codec.encode(honest))) == honest
+    with pytest.raises(ValueError, match="nested deeper"):
+        codec.loads("[" * 200 + "]" * 200)
+    with pytest.raises(ValueError, match="parts"):
+        monkeypatch.setattr(codec, "MAX_NODES", 10_000)
+        codec.loads(codec.dumps(list(range(20_000))))
+    with pytest.raises(ValueError, match="out of time"):
+        codec.loads(codec.dumps(list(range(20_000))), deadline=time.monotonic() - 1)
+    with pytest.raises(ValueError, match="unexpected"):
+        codec.loads('{"$ref": 1}')
+
+
+def test_parent_decodes_a_forged_result_line_in_bounded_time() -> None:
+    tests = Tests("call", [{"input": [1], "output": 1}], fn_name="f")
+    text = codec.dumps({"$set": [codec.encode(x) for x in COLLIDING]})
+    t0 = time.monotonic()
+    out = _outcome(tests, [1], 0, "value", text, time.monotonic() + 10)
+    assert out.status == "error" and "hash" in out.detail and time.monotonic() - t0 < 5.0
