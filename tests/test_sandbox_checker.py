@@ -125,9 +125,10 @@ def test_unsolicited_reports_are_a_protocol_violation() -> None:
     assert r.status == "error" and statuses(r) == ["error"]
 
 
-def test_preludes_that_define_classes_run_in_process() -> None:
+def test_tests_that_define_classes_run_in_process() -> None:
     limits = Limits(1.0, 256, 1000)
     assert prepare("", Tests("assert", [], prelude="class ListNode: pass"), limits).payload["mode"] == "in_process"
+    assert prepare("", Tests("assert", [], setup="class M: pass"), limits).payload["mode"] == "in_process"
     assert prepare("", Tests("assert", [], prelude="import math"), limits).payload["mode"] == "checker"
 
 
