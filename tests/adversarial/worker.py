@@ -48,7 +48,8 @@ def processes() -> dict[int, dict[str, Any]]:
         except OSError:
             continue
         f = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        out[int(d)] = {"ppid": int(f["PPid"]), "uid": int(f["Uid"].split()[0]), "comm": comm}
+        out[int(d)] = {"ppid": int(f["PPid"]), "uid": int(f["Uid"].split()[0]), "comm": comm,
+                       "state": f["State"].split()[0]}
     return out
 
 
@@ -90,8 +91,15 @@ def main() -> None:
             out["results"].update(zip([j["name"] for j in phase], rs))
         rs = ex.map(lambda j: run_one(j, timeout, memory_mb), jobs["controls_after"])
         out["controls_after"] = dict(zip([j["name"] for j in jobs["controls_after"]], rs))
-    time.sleep(0.5)
-    out["descendants"] = descendants()
+    # a run's processes may take a moment to be torn down after its verdict (a loaded machine):
+    # what is still there after a few seconds has outlived its run
+    deadline = time.monotonic() + 5
+    while True:
+        out["descendants"] = descendants()
+        strays = [d for d in out["descendants"] if d["uid"] != out["uid"] or d["comm"].startswith(jobs["marker"])]
+        if not strays or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     json.dump(out, sys.stdout)
 
 
