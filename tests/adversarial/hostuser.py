@@ -11,6 +11,7 @@ the context removes the ACL entries (restoring the modes), the user and its file
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import pwd
 import secrets
@@ -63,7 +64,7 @@ def temporary_user(base: Path, project_src: Path) -> Iterator[HostUser]:
     home = base / "home"
     subprocess.run(["useradd", "-M", "-r", "-s", "/usr/sbin/nologin", "-d", str(home), name],
                    check=True, capture_output=True)
-    granted: list[tuple[str, int]] = []
+    granted: list[str] = []
     try:
         pw = pwd.getpwnam(name)
         venv, project = base / "venv", base / "project"
@@ -83,38 +84,70 @@ def temporary_user(base: Path, project_src: Path) -> Iterator[HostUser]:
         granted = _grant_traversal(pw.pw_uid, needed)
         yield HostUser(name, pw.pw_uid, pw.pw_gid, home, venv, site, project)
     finally:
-        for path, mode in reversed(granted):
-            with contextlib.suppress(OSError):
-                os.removexattr(path, _ACL_XATTR)
-            os.chmod(path, mode)
+        if granted:
+            _revoke_traversal(pw.pw_uid, granted)
         subprocess.run(["userdel", name], capture_output=True)
         for p in ("home", "venv", "project"):
             shutil.rmtree(base / p, ignore_errors=True)
 
 
-def _grant_traversal(uid: int, paths: list[Path]) -> list[tuple[str, int]]:
+def _grant_traversal(uid: int, paths: list[Path]) -> list[str]:
     """Let ``uid`` traverse every directory leading to ``paths`` that others cannot traverse;
-    returns (directory, original mode) to restore."""
+    returns those directories (for ``_revoke_traversal``). Concurrent sessions (each with its own
+    user) may do the same to the same directory: the ACL is edited under a lock, entry by entry."""
     dirs: list[str] = []
     for p in paths:
         for d in [*reversed(p.parents), p] if p.is_dir() else reversed(p.parents):
-            if str(d) not in dirs:
+            if str(d) not in dirs and not os.stat(d).st_mode & 0o001:
                 dirs.append(str(d))
-    granted = []
-    for d in dirs:
-        st = os.stat(d)
-        if st.st_mode & 0o001:
-            continue
-        try:
-            os.getxattr(d, _ACL_XATTR)
-            raise RuntimeError(f"{d} already has an ACL; let the test user traverse it by hand")
-        except OSError:
-            pass
-        mode = st.st_mode & 0o7777
-        owner, group, other = (mode >> 6) & 7, (mode >> 3) & 7, mode & 7
-        entries = [(_USER_OBJ, owner, _NO_ID), (_USER, 1, uid), (_GROUP_OBJ, group, _NO_ID),
-                   (_MASK, group | 1, _NO_ID), (_OTHER, other, _NO_ID)]
-        blob = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
-        os.setxattr(d, _ACL_XATTR, blob)
-        granted.append((d, mode))
-    return granted
+    with _acl_lock():
+        for d in dirs:
+            entries = _read_acl(d)
+            entries = [e for e in entries if not (e[0] == _USER and e[2] == uid)] + [(_USER, 1, uid)]
+            _write_acl(d, entries)
+    return dirs
+
+
+def _revoke_traversal(uid: int, dirs: list[str]) -> None:
+    with _acl_lock():
+        for d in dirs:
+            entries = [e for e in _read_acl(d) if not (e[0] == _USER and e[2] == uid)]
+            if any(e[0] not in (_USER_OBJ, _GROUP_OBJ, _MASK, _OTHER) for e in entries):
+                _write_acl(d, entries)
+                continue
+            perm = {tag: p for tag, p, _ in entries}  # no named entries left: plain mode bits again
+            special = os.stat(d).st_mode & 0o7000
+            with contextlib.suppress(OSError):
+                os.removexattr(d, _ACL_XATTR)
+            os.chmod(d, special | perm[_USER_OBJ] << 6 | perm[_GROUP_OBJ] << 3 | perm[_OTHER])
+
+
+@contextlib.contextmanager
+def _acl_lock() -> Iterator[None]:
+    fd = os.open("/run/lock/seer-adversarial-acl.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _read_acl(d: str) -> list[tuple[int, int, int]]:
+    """(tag, perm, id) entries of d's access ACL; the mode bits as one when it has none."""
+    try:
+        blob = os.getxattr(d, _ACL_XATTR)
+    except OSError:
+        mode = os.stat(d).st_mode
+        return [(_USER_OBJ, mode >> 6 & 7, _NO_ID), (_GROUP_OBJ, mode >> 3 & 7, _NO_ID), (_OTHER, mode & 7, _NO_ID)]
+    return [struct.unpack("<HHI", blob[i:i + 8]) for i in range(4, len(blob), 8)]
+
+
+def _write_acl(d: str, entries: list[tuple[int, int, int]]) -> None:
+    entries = [e for e in entries if e[0] != _MASK]
+    mask = 0  # the group class: the owning group and every named entry
+    for tag, perm, _ in entries:
+        if tag not in (_USER_OBJ, _OTHER):
+            mask |= perm
+    entries.append((_MASK, mask, _NO_ID))
+    entries.sort(key=lambda e: (e[0], e[2]))
+    os.setxattr(d, _ACL_XATTR, struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries))

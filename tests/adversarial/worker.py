@@ -5,7 +5,7 @@
 Started by tests/test_sandbox_adversarial.py once per mode (as root, or as a throwaway user), so
 one process runs every program of a mode. It is a child subreaper: a program that escapes the
 sandbox's process tree by double fork + setsid is re-parented here and listed in
-``descendants`` instead of vanishing into init. Before the programs it runs a canary (a program
+``descendants`` instead of vanishing into init (killed ones, zombies, are reaped here). Before the programs it runs a canary (a program
 that sleeps while named with the marker) and records whether a process with the marker was
 visible meanwhile, so the suite's "no marked process is left" check cannot pass vacuously.
 """
@@ -96,7 +96,11 @@ def main() -> None:
     deadline = time.monotonic() + 5
     while True:
         out["descendants"] = descendants()
-        strays = [d for d in out["descendants"] if d["uid"] != out["uid"] or d["comm"].startswith(jobs["marker"])]
+        for d in out["descendants"]:  # killed processes re-parented to us (the subreaper): reap them
+            if d["state"] == "Z" and d["ppid"] == os.getpid() and d["uid"] != out["uid"]:
+                os.waitpid(d["pid"], os.WNOHANG)
+        strays = [d for d in out["descendants"] if d["state"] != "Z"
+                  and (d["uid"] != out["uid"] or d["comm"].startswith(jobs["marker"]))]
         if not strays or time.monotonic() > deadline:
             break
         time.sleep(0.1)
