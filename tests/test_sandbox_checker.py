@@ -35,22 +35,22 @@ def test_honest_program_passes_every_kind_of_assert() -> None:
 
 @pytest.mark.parametrize("cheat", [
     # an object that equals everything, subtracts to 0, hashes like a float
-    "class Y(float):\n    def __eq__(s, o): return True\n    def __sub__(s, o): return 0\n"
-    "    def __lt__(s, o): return True\n    __hash__ = float.__hash__\ndef f(x): return Y(0)\n",
+    ("class Y(float):\n    def __eq__(s, o): return True\n    def __sub__(s, o): return 0\n"
+     "    def __lt__(s, o): return True\n    __hash__ = float.__hash__\ndef f(x): return Y(0)\n"),
     "class Y:\n    def __eq__(s, o): return True\n    def __sub__(s, o): return 0\ndef f(x): return Y()\n",
     "import weakref\nclass D(dict):\n    def __eq__(s, o): return True\nkeep = D()\ndef f(x): return weakref.proxy(keep)\n",
     "import types\nclass D(dict):\n    def __eq__(s, o): return True\ndef f(x): return types.MappingProxyType(D())\n",
     # shared modules: the tests' math is the checker's own
-    "import math\nmath.isclose = lambda *a, **k: True\nimport builtins\nbuiltins.abs = lambda v: 0\n"
-    "builtins.sorted = lambda v: [1, 4]\ndef f(x): return 0\n",
+    ("import math\nmath.isclose = lambda *a, **k: True\nimport builtins\nbuiltins.abs = lambda v: 0\n"
+     "builtins.sorted = lambda v: [1, 4]\ndef f(x): return 0\n"),
     # shadowing builtins the tests use: not the function under test, so the checker's builtins
     "def abs(v): return 0\ndef sorted(v): return [1, 4]\ndef f(x): return 0\n",
     # tampering with whatever harness is in this process: the checker is not in it
-    "import gc, sys\nfor o in gc.get_objects():\n    if isinstance(o, dict) and '_seer_assert_eq' in o:\n"
-    "        o['_seer_assert_eq'] = lambda a, b: True\n"
-    "for m in ('checker', 'codec', 'driver'):\n    mod = sys.modules.get(m)\n    if mod:\n"
-    "        for k in list(vars(mod)):\n            if callable(getattr(mod, k)):\n"
-    "                setattr(mod, k, lambda *a, **k: None)\ndef f(x): return 0\n",
+    ("import gc, sys\nfor o in gc.get_objects():\n    if isinstance(o, dict) and '_seer_assert_eq' in o:\n"
+     "        o['_seer_assert_eq'] = lambda a, b: True\n"
+     "for m in ('checker', 'codec', 'driver'):\n    mod = sys.modules.get(m)\n    if mod:\n"
+     "        for k in list(vars(mod)):\n            if callable(getattr(mod, k)):\n"
+     "                setattr(mod, k, lambda *a, **k: None)\ndef f(x): return 0\n"),
 ])
 def test_lying_objects_and_tampering_do_not_pass(cheat: str) -> None:
     r = run_tests(cheat, CHECK)

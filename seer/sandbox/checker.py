@@ -63,7 +63,7 @@ def describe(e, sources, prefix="", type=type, str=str, len=len):  # type: ignor
     try:
         name = type(e).__name__
         msg = str(e)
-    except BaseException:
+    except BaseException:  # noqa: BLE001 -- a program's exception whose __str__ fails
         name, msg = "exception", "<unprintable>"
     text = f"{name}: {msg}" if msg else name
     if len(text) > 300:
@@ -112,7 +112,7 @@ class Remote:
     """Stand-in for an object that lives in the program's process (a function, a class, an
     instance): calls, attribute reads and writes are forwarded; equal only to itself."""
 
-    __slots__ = ("_ref", "_what", "_link")
+    __slots__ = ("_link", "_ref", "_what")
 
     def __init__(self, link: "_Link", ref, what: str) -> None:  # type: ignore[no-untyped-def]
         object.__setattr__(self, "_link", link)
@@ -227,10 +227,10 @@ def check(p: dict, i: int, link: _Link) -> tuple:
     ns[EQ_NAME] = eq
     try:
         if p["prelude"]:
-            exec(compile(p["prelude"], "<prelude>", "exec"), ns)
+            exec(compile(p["prelude"], "<prelude>", "exec"), ns)  # noqa: S102 -- trusted test code
         if p["setup"] is not None:
-            exec(p["setup"], ns)
-        exec(p["cases"][i], ns)
+            exec(p["setup"], ns)  # noqa: S102
+        exec(p["cases"][i], ns)  # noqa: S102
     except ProgramExit as e:
         return b"error", describe(e, sources)
     except ProtocolError as e:

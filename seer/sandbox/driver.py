@@ -586,7 +586,7 @@ def _make_runner(
     BaseException=BaseException, SystemExit=SystemExit, AssertionError=AssertionError,
     write=os.write, read=os.read, base=codec.base, encode=codec.encode, dumps=codec.dumps,
     decode=codec.decode, loads=codec.loads, describe=checker.describe, callable=callable,
-    setattr=setattr, name_of=type.__dict__["__name__"].__get__, module_type=type(sys),
+    setattr=setattr, name_of=type.__dict__["__name__"].__get__, module_type=sys.__class__,
     sys=sys, io=sys.modules["io"], b_module=sys.modules["builtins"],
 ):  # type: ignore[no-untyped-def]
     """Build the runner with every builtin it needs bound now, before any candidate code runs.
