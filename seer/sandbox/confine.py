@@ -1,30 +1,42 @@
 """The runner's entry into isolation; runs inside the sandboxed interpreter (stdlib only).
 
 ``enter`` is called by the driver in each freshly forked runner, before any candidate code is
-compiled or run: it puts the runner's fds in place and closes every other one, sets
-no_new_privs, applies the rlimits, drops to the sandbox uid (mode "root"), drops every
-capability and locks them out (securebits: uid 0 of the run's user namespace gains nothing from
-exec), volunteers the runner for the OOM killer, and installs a seccomp filter that refuses the
-system calls a program has no use for and that would reach past the run's namespaces or limits
-(memfds, keyrings, namespaces and mounts, ptrace, io_uring, bpf, ...). ``MODE`` is set by the fork
-server before it forks anything. See ``seer/sandbox/isolation.py`` for what each mode isolates.
+compiled or run. It puts the runner's fds in place and closes every other one, sets
+no_new_privs, applies the rlimits, and then, by mode (``seer/sandbox/isolation.py``):
+
+- "root": locks the securebits and empties the bounding set, drops to the run's leased uid (so
+  the driver and the checkers, root, are out of its reach: no signal, no ptrace, no /proc files);
+- "userns": the runner has the driver's uid (only one uid can be mapped without privileges), so
+  the program moves out of the driver's sight: the runner makes a user namespace of its own with
+  new pid and mount namespaces; a small "init" process becomes pid 1 there, mounts a /proc that
+  shows only that namespace and forbids further user namespaces, and the program runs in its
+  child. The program can then name no process of the run but its own (no signal, no ptrace, no
+  /proc); the runner and the init only wait and pass the program's exit status on, and when the
+  program ends, everything it started ends with the namespace.
+
+Finally it drops every capability and installs a seccomp filter that refuses the system calls a
+program has no use for and that would reach past the run's namespaces or limits (memfds,
+keyrings, namespaces and mounts, ptrace, io_uring, bpf, ...).
 """
 import ctypes
 import errno
 import os
 import platform
 import resource
+import signal
 import struct
 import sys
 
 REPORT_FD = 3  # runner -> driver reports; the re-opened sys.path directories follow it
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_SECUREBITS = 1, 4, 24, 28
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
+RUN_UID = 1000  # uid of driver and program in their user namespaces (mode "userns")
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID = 0x00020000, 0x10000000, 0x20000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 # NOROOT(+LOCKED): exec as uid 0 grants no capabilities; KEEP_CAPS_LOCKED; NO_CAP_AMBIENT_RAISE(+LOCKED)
 SECUREBITS = 0x01 | 0x02 | 0x20 | 0x40 | 0x80
-MODE = "weak"  # "root" | "userns" | "weak": set by the fork server (zygote.py)
 _libc = ctypes.CDLL(None, use_errno=True)  # ctypes is already loaded in the fork server
-_prctl = _libc.prctl
+_prctl, _capset = _libc.prctl, _libc.capset  # resolved once, in the fork server
 
 # --- seccomp: refused system calls (x86_64; see the module docstring) -----------------------
 _AUDIT_ARCH = {"x86_64": 0xC000003E}
@@ -46,7 +58,9 @@ _RET_ALLOW, _RET_KILL, _RET_ERRNO = 0x7FFF0000, 0x80000000, 0x00050000
 
 
 def enter(p: dict, report_w: int, stdio: tuple | None, path_fds: list, path_dirs: list) -> None:
-    """Confine the calling runner (see the module docstring); raises OSError if any step fails."""
+    """Confine the calling runner (see the module docstring); raises OSError if any step fails.
+    In mode "userns" it returns in a new process (the program's); the caller's own process never
+    returns from here."""
     if stdio is not None:
         os.dup2(stdio[0], 0)
         os.dup2(stdio[1], 1)
@@ -67,37 +81,73 @@ def enter(p: dict, report_w: int, stdio: tuple | None, path_fds: list, path_dirs
         if cur_hard != resource.RLIM_INFINITY:  # only ever lower a limit
             soft, hard = min(soft, cur_hard), min(hard, cur_hard)
         resource.setrlimit(res, (soft, hard))
-    # under memory pressure, programs go first; /proc/self/* of a non-dumpable process belong
-    # to the host's root, so be dumpable for the write (the program may set that itself anyway)
-    _prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
-    with open("/proc/self/oom_score_adj", "w") as f:
-        f.write("1000")
-    _prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    if MODE != "weak":
-        _lock_capabilities()
-    if p["uid"] >= 0:
+    if p["uid"] >= 0:  # mode "root"
+        lock_capabilities()
         os.setgroups([])
         os.setresgid(p["gid"], p["gid"], p["gid"])
         os.setresuid(p["uid"], p["uid"], p["uid"])
-        dirs = [f"/proc/self/fd/{REPORT_FD + 1 + k}" for k in range(len(path_fds))]
-        sys.path[:] = dirs
-        for mod in list(sys.modules.values()):  # packages already imported keep importing submodules
-            paths = getattr(mod, "__path__", None)
-            if isinstance(paths, list):
-                for j, d in enumerate(paths):
-                    for o, n in zip(path_dirs, dirs):
-                        if d.startswith(o + "/"):
-                            paths[j] = n + d[len(o):]
-        sys.path_importer_cache.clear()
-    _drop_capabilities()
+    elif p["pidns"]:  # mode "userns"
+        _enter_own_pid_namespace()
+        lock_capabilities()
+    drop_capabilities()
     install_seccomp()
     sys.dont_write_bytecode = True
     sys.argv[:] = ["main.py"]
 
 
-def _lock_capabilities() -> None:
-    """While still privileged in the run's user namespace: empty the bounding set and lock the
-    securebits, so neither exec nor a later uid change can give capabilities back."""
+def _enter_own_pid_namespace() -> None:
+    """user + pid + mount namespaces of the runner's own; returns in the program's process."""
+    _prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # /proc/self/*_map of a non-dumpable process: host root's
+    if _libc.unshare(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(user, pid, mount) for the program")
+    same = f"{RUN_UID} {RUN_UID} 1"
+    for name, text in (("setgroups", "deny"), ("uid_map", same), ("gid_map", same)):
+        _write(f"/proc/self/{name}", text)
+    _prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    _relay_exit(os.fork(), init=False)  # the runner: out of the program's pid namespace
+    # pid 1 of the new namespace; its own /proc shows only this namespace
+    if _libc.mount(b"proc", b"/proc", b"proc", ctypes.c_ulong(MS_NOSUID | MS_NODEV | MS_NOEXEC), None) != 0:
+        raise OSError(ctypes.get_errno(), "mount /proc for the program")
+    _write("/proc/sys/user/max_user_namespaces", "0")
+    _relay_exit(os.fork(), init=True)  # the program must not be init: signals would not reach it
+
+
+def _relay_exit(child: int, init: bool) -> None:
+    """In the parent (``child`` > 0): close everything, wait for ``child`` and end the same way
+    (a signal as exit status 128 + signal from an init, which cannot signal itself); returns
+    only in the child."""
+    if child == 0:
+        return
+    try:
+        os.closerange(0, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+        _, status = os.waitpid(child, 0)
+        code = os.waitstatus_to_exitcode(status)
+        if code >= 128 and not init:  # from the init below: the program died of a signal
+            code = -(code - 128)
+        if code < 0:
+            if init:
+                os._exit(128 - code)
+            signal.signal(-code, signal.SIG_DFL)
+            os.kill(os.getpid(), -code)
+        os._exit(code & 0xFF)
+    finally:
+        os._exit(70)
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+    except OSError as e:
+        raise OSError(e.errno, f"writing {text!r} to {path}: {e.strerror}") from None
+
+
+def lock_capabilities() -> None:
+    """While still privileged (in the run's user namespace): empty the bounding set and lock
+    the securebits, so neither exec nor a uid change can give capabilities back."""
     cap = 0
     while _prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:
         cap += 1
@@ -107,24 +157,34 @@ def _lock_capabilities() -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECUREBITS) failed")
 
 
-def _drop_capabilities() -> None:
+def drop_capabilities() -> None:
     header = struct.pack("<Ii", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
     data = bytes(24)  # effective, permitted, inheritable = 0 (two 32-bit words each)
-    if _libc.capset(header, data) != 0:
+    if _capset(header, data) != 0:
         raise OSError(ctypes.get_errno(), "capset failed")
 
 
 def seccomp_supported() -> bool:
-    return platform.machine() in _DENY
+    return _FILTER is not None
 
 
 def install_seccomp() -> None:
-    """Refuse the system calls in ``_DENY`` (EPERM), namespace-creating ``clone`` flags (EPERM)
-    and ``clone3`` (ENOSYS: glibc then falls back to ``clone``); other architectures' system
-    call numbers (x32) are refused, a foreign audit arch kills the process."""
-    arch = platform.machine()
-    if arch not in _DENY:
+    """Install ``_FILTER`` (see ``_build_filter``); sets no_new_privs, which it requires."""
+    if _FILTER is None:
         return
+    if _prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+    if _prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, _FILTER[0], 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
+
+
+def _build_filter(arch: str) -> tuple[bytes, object] | None:
+    """The filter: refuse the system calls in ``_DENY`` (EPERM), namespace-creating ``clone``
+    flags (EPERM) and ``clone3`` (ENOSYS: glibc then falls back to ``clone``); other ABIs' system
+    call numbers (x32) are refused and a foreign audit arch kills the process. Built once, in the
+    fork server; returns (struct sock_fprog, the buffer it points to) or None (no table here)."""
+    if arch not in _DENY:
+        return None
     ins: list[tuple[int, int, int, int]] = [
         (0x20, 0, 0, 4),  # ld arch
         (0x15, 1, 0, _AUDIT_ARCH[arch]),  # jeq -> skip the kill
@@ -144,10 +204,8 @@ def install_seccomp() -> None:
         (0x06, 0, 0, _RET_ERRNO | errno.EPERM),
         (0x06, 0, 0, _RET_ALLOW),
     ]
-    if _prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:  # required for an unprivileged filter
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
-    prog = b"".join(struct.pack("<HBBI", *i) for i in ins)
-    buf = ctypes.create_string_buffer(prog)
-    fprog = struct.pack("<HxxxxxxQ", len(ins), ctypes.addressof(buf))
-    if _prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, fprog, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
+    buf = ctypes.create_string_buffer(b"".join(struct.pack("<HBBI", *i) for i in ins))
+    return struct.pack("<HxxxxxxQ", len(ins), ctypes.addressof(buf)), buf
+
+
+_FILTER = _build_filter(platform.machine())

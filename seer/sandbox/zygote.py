@@ -48,6 +48,8 @@ _SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}
 TRUSTED_MB = 64  # the driver's own share of a run's memory cgroup
 DEFAULT_MEMORY_MB = 1024  # a request without memory_mb (SandboxConfig.memory_mb's default)
 TMPFS_INODES = 4096
+RUN_UID = confine.RUN_UID
+RUNNER_USERNS = 16  # user namespaces a run may hold at once (one per runner, freed lazily)
 # imported before forking so programs find them loaded (each run gets its own copy-on-write copy)
 PRELOAD = ("typing", "re", "collections", "math", "itertools", "functools", "heapq", "bisect",
            "string", "random", "copy", "operator", "json", "decimal", "fractions", "datetime",
@@ -93,7 +95,6 @@ def serve(sock_fd: int, mode: str = "") -> None:
             sock.send(f"unavailable: the {mode} sandbox could not be set up here: {e}".encode())
             return
     _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # after writing our own id maps (see _enter_run)
-    confine.MODE = mode
     gc.freeze()  # the collector in a forked run leaves these objects (and their pages) alone
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # session leaders are reaped by the kernel
     sock.send(f"{mode} {'memcg' if cgroups and cgroups.available else 'nomemcg'}".encode())
@@ -180,15 +181,14 @@ def _probe(mode: str) -> None:
     if pid == 0:
         try:
             os.close(r)
-            sync = _unshare_pid()
+            _check(_libc.unshare(CLONE_NEWPID), "unshare(pid)")
             child = os.fork()
             if child == 0:
                 try:
-                    _enter_run(mode, 65534 if mode == "root" else -1, 16, sync)
-                    confine.MODE = mode
-                    confine._lock_capabilities()
-                    confine._drop_capabilities()
-                    confine.install_seccomp()
+                    w = os.dup2(w, confine.REPORT_FD)
+                    _enter_run(mode, 65534 if mode == "root" else -1, 16)
+                    confine.enter({"pidns": True, "limits": {}, "uid": 65534 if mode == "root" else -1,
+                                   "gid": 65534}, w, None, [], [])
                     if confine.seccomp_supported():
                         try:
                             os.memfd_create("probe")
@@ -205,7 +205,6 @@ def _probe(mode: str) -> None:
                     os.write(w, f"{type(e).__name__}: {e}".encode())
                 finally:
                     os._exit(0)
-            _map_ids(mode, child, 65534 if mode == "root" else -1, sync)
             os.waitpid(child, 0)
         except BaseException as e:  # noqa: BLE001
             os.write(w, f"{type(e).__name__}: {e}".encode())
@@ -221,32 +220,9 @@ def _probe(mode: str) -> None:
         raise OSError(err.decode(errors="replace"))
 
 
-def _unshare_pid() -> tuple[int, int, int, int]:
-    """New pid namespace for the next child; pipes for the id-map handshake with it."""
-    _check(_libc.unshare(CLONE_NEWPID), "unshare(pid)")
-    return os.pipe() + os.pipe()
-
-
-def _map_ids(mode: str, child: int, uid: int, sync: tuple[int, int, int, int]) -> None:
-    """Leader side of the handshake: once ``child`` is in its user namespace, give it uid/gid 0
-    (the fork server's) and, in mode "root", the leased sandbox uid."""
-    to_leader_r, to_leader_w, to_child_r, to_child_w = sync
-    os.close(to_leader_w)
-    os.close(to_child_r)
-    if os.read(to_leader_r, 1) == b"u":  # nothing: the child failed before; it reports that
-        extra = f"\n{uid} {uid} 1" if mode == "root" and uid >= 0 else ""
-        _write(f"/proc/{child}/uid_map", "0 0 1" + extra)
-        _write(f"/proc/{child}/gid_map", "0 0 1" + extra)
-        os.write(to_child_w, b"m")
-    os.close(to_leader_r)
-    os.close(to_child_w)
-
-
-def _enter_run(mode: str, uid: int, memory_mb: int, sync: tuple[int, int, int, int]) -> None:
-    """Driver side: the run's own namespaces, mounts and limits (see the module docstring)."""
-    to_leader_r, to_leader_w, to_child_r, to_child_w = sync
-    os.close(to_leader_r)
-    os.close(to_child_w)
+def _enter_run(mode: str, uid: int, memory_mb: int) -> None:
+    """Driver side, as pid 1 of the run's pid namespace: the run's own namespaces, mounts and
+    limits (see the module docstring); in mode "root", ``uid`` is the run's leased uid."""
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
     rootfs.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     size = f"size={memory_mb}m,nr_inodes={TMPFS_INODES}"
@@ -260,17 +236,21 @@ def _enter_run(mode: str, uid: int, memory_mb: int, sync: tuple[int, int, int, i
     _check(_libc.sethostname(b"sandbox", 7), "sethostname")
     if _libc.syscall(_SYS_KEYCTL[_machine], KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
         raise OSError(ctypes.get_errno(), "keyctl(JOIN_SESSION_KEYRING)")
-    # dumpable while the leader writes our id maps: /proc/<pid>/*_map of a non-dumpable process
-    # belong to the host's root; nothing else runs in the namespace yet
-    _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
-    _check(_libc.unshare(CLONE_NEWUSER), "unshare(user)")
-    os.write(to_leader_w, b"u")
-    os.close(to_leader_w)
-    if os.read(to_child_r, 1) != b"m":
-        raise OSError("the session leader did not map the run's user ids")
-    os.close(to_child_r)
+    _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # /proc/self/* of a non-dumpable process: host root's
+    _write("/proc/self/oom_score_adj", "1000")  # under memory pressure, a run goes first
+    if mode == "userns":
+        # a user namespace of the run's own, mapping only our uid (as RUN_UID: not 0, so that a
+        # runner, without capabilities, may map it into its own namespace): a fresh set of keyrings and
+        # process counts per run, and capabilities over nothing but itself. Each runner makes
+        # one more inside it for its program (confine.py), and nothing below that.
+        _check(_libc.unshare(CLONE_NEWUSER), "unshare(user)")
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"{RUN_UID} 0 1")
+        _write("/proc/self/gid_map", f"{RUN_UID} 0 1")
+        _write("/proc/sys/user/max_user_namespaces", str(RUNNER_USERNS))
+        confine.lock_capabilities()  # the driver needs none from here on
+        confine.drop_capabilities()
     _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    _write("/proc/sys/user/max_user_namespaces", "0")
     os.chdir("/tmp")
     os.environ["HOME"] = os.environ["TMPDIR"] = "/tmp"
 
@@ -280,11 +260,14 @@ def _memory_mb(req: dict) -> int:
 
 
 def _write(path: str, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY)
     try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+    except OSError as e:
+        raise OSError(e.errno, f"writing {text!r} to {path}: {e.strerror}") from None
 
 
 def _leader(mode: str, req: dict, fds: list, cgroups: "memcg.RunCgroups | None", cg: str) -> None:
@@ -292,24 +275,24 @@ def _leader(mode: str, req: dict, fds: list, cgroups: "memcg.RunCgroups | None",
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     if cgroups is not None:
         cgroups.join(cg)
-    sync = _unshare_pid() if mode != "weak" else None
+    if mode != "weak":
+        _check(_libc.unshare(CLONE_NEWPID), "unshare(pid)")  # the driver is pid 1 there
     pid = os.fork()
     if pid == 0:
         try:
             _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # pid 1 gets only signals it handles
-            # stdin, stdout, stderr, results, control, then the id-map handshake pipes
-            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in fds + list(sync or ())]
-            for target, fd in enumerate(high):
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in fds]
+            for target, fd in enumerate(high):  # stdin, stdout, stderr, results, control
                 os.dup2(fd, target)
             os.closerange(len(high), 1 << 16)
             try:
-                if sync:
-                    _enter_run(mode, req["uid"], _memory_mb(req), tuple(range(len(fds), len(high))))
+                if mode != "weak":
+                    _enter_run(mode, req["uid"], _memory_mb(req))
                 else:
                     os.chdir(req["cwd"])
                     os.environ["HOME"] = os.environ["TMPDIR"] = req["cwd"]
-                _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # a credential change may have reset it
+                _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
             except BaseException as e:  # the machine, not the program: tell the parent
                 os.write(3, b"F " + driver.codec.dumps(f"session setup: {type(e).__name__}: {e}").encode() + b"\n")
                 raise
@@ -318,7 +301,4 @@ def _leader(mode: str, req: dict, fds: list, cgroups: "memcg.RunCgroups | None",
             os._exit(70)
     for fd in fds:  # only the driver holds the run's pipes: EOF means it is gone
         os.close(fd)
-    if sync:
-        _map_ids(mode, pid, req["uid"], sync)
     os._exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) & 0xFF)
-
