@@ -88,6 +88,8 @@ TESTSETS: dict[str, Tests] = {
     "dict": Tests("assert", ["assert f(2) == {'a': 4}", "assert f(3) == {'a': 6}"]),
     "isclose": Tests("assert", ["assert math.isclose(f(2), 4.0)", "assert math.isclose(f(3), 6.0)"],
                      setup="import math\n"),
+    "isclose_prelude": Tests("assert", ["assert math.isclose(f(2), 4.0)", "assert math.isclose(f(3), 6.0)"],
+                             prelude="import math\n"),
     "regex": Tests("assert", ["assert re.fullmatch('4', f(2))", "assert re.fullmatch('6', f(3))"],
                    setup="import re\n"),
     "deepcopy": Tests("assert", ["assert copy.deepcopy(f(2)) == 4", "assert copy.deepcopy(f(3)) == 6"],
@@ -377,12 +379,8 @@ def sweep(arena: Arena) -> None:
 
 
 def _clear_keys(libc: Any, uid: int) -> None:
+    # (not the persistent keyring: asking for it would create one when there is none)
     long = ctypes.c_long
-    persistent = libc.syscall(250, long(22), long(uid), long(-4))  # KEYCTL_GET_PERSISTENT into ours
-    if persistent > 0:
-        libc.syscall(250, long(7), long(persistent))  # KEYCTL_CLEAR
-        libc.syscall(250, long(3), long(persistent))  # KEYCTL_REVOKE
-        libc.syscall(250, long(9), long(persistent), long(-4))  # KEYCTL_UNLINK
     pid = os.fork()
     if pid == 0:  # the user's own keyrings are reachable only as that user
         try:
