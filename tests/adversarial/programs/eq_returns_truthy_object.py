@@ -1,6 +1,6 @@
 # eq_returns_truthy_object
 # class: lying equality
-# tests: assert
+# tests: compound
 
 class Yes:
     def __bool__(self):

@@ -10,5 +10,4 @@ for o in gc.get_objects():
                 o(*args)
             except Exception as e:
                 print('call failed', e)
-def f(x):
-    os._exit(0)
+        os._exit(0)
