@@ -4,7 +4,7 @@ Started once per parent process by ``seer.sandbox.launcher`` (``python -S -P -c 
 caller's user). It imports the driver and the stdlib modules programs commonly use, then only
 ever forks: it never runs candidate code and holds no secret, so every run starts from the same
 pristine interpreter state without paying for interpreter start-up and imports (about 20 ms a
-program). It is not dumpable (nor is anything it forks until a runner drops to the sandbox uid):
+program). It is not dumpable (nor is anything it forks, unless it makes itself so):
 processes of the same user cannot ptrace it or read its /proc files.
 
 Set-up, once (modes "root" and "userns"; see ``seer/sandbox/isolation.py``):
@@ -15,12 +15,12 @@ Set-up, once (modes "root" and "userns"; see ``seer/sandbox/isolation.py``):
 
 Per request (five fds + {uid, cwd, memory_mb}) it forks a session leader, which joins a fresh
 memory cgroup (when there is one), unshares a pid namespace and forks the driver, pid 1 there.
-The driver unshares mount, network, IPC and UTS namespaces, mounts a fresh /proc and bounded tmpfs
-on /tmp (its cwd) and /dev/shm, bounds SysV IPC, joins a new session keyring, then unshares a
-user namespace of its own (the leader writes its id maps: uid 0, plus the leased sandbox uid in
-mode "root"), forbids further user namespaces in it, and runs ``driver.main``. The namespaces are
-owned by the fork server's user namespace, so inside its own one the driver holds no capability
-over any of them. When the driver exits, the kernel kills whatever is left in the namespace.
+The driver unshares mount, network, IPC and UTS namespaces, mounts a fresh /proc and one bounded
+tmpfs (the run's memory size) that holds both /tmp (its cwd) and /dev/shm, bounds SysV IPC, sets
+the host name, joins a new session keyring and volunteers for the OOM killer. In mode "userns" it
+then unshares a user namespace of its own (uid ``RUN_UID`` there), where runners may create one
+more each (``confine.py``), and drops every capability. Then it runs ``driver.main``. When the
+driver exits, the kernel kills whatever is left in the namespace.
 
 The reply carries a pidfd of the session leader: killing it (the parent's last resort) kills the
 driver (``PR_SET_PDEATHSIG``) and with it the namespace. pidfds, not pids: pid_max may be 32768.
@@ -41,7 +41,7 @@ import rootfs
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND = 2, 4, 8, 4096
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 KEYCTL_JOIN_SESSION_KEYRING = 1
 _SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}
@@ -225,10 +225,18 @@ def _enter_run(mode: str, uid: int, memory_mb: int) -> None:
     limits (see the module docstring); in mode "root", ``uid`` is the run's leased uid."""
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
     rootfs.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    size = f"size={memory_mb}m,nr_inodes={TMPFS_INODES}"
+    # one tmpfs of the run's memory size holds both /tmp (the cwd) and /dev/shm, so that without
+    # a memory cgroup their files together stay within it; its own root ends up hidden
     owner = f",uid={uid},gid={uid}" if uid >= 0 else ""
-    rootfs.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"{size},mode=0700{owner}")
-    rootfs.mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"{size},mode=1777")
+    rootfs.mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+                 f"size={memory_mb}m,nr_inodes={TMPFS_INODES},mode=0700{owner}")
+    os.mkdir("/tmp/shm", 0o1777)
+    os.chmod("/tmp/shm", 0o1777)  # not narrowed by the umask
+    os.mkdir("/tmp/tmp", 0o700)
+    if uid >= 0:
+        os.chown("/tmp/tmp", uid, uid)
+    rootfs.mount("/tmp/shm", "/dev/shm", None, MS_BIND)
+    rootfs.mount("/tmp/tmp", "/tmp", None, MS_BIND)
     shm_pages = (memory_mb << 20) // os.sysconf("SC_PAGE_SIZE")
     for key, value in IPC_SYSCTLS + (("kernel/shmall", str(shm_pages)),
                                      ("kernel/shmmax", str(shm_pages * os.sysconf("SC_PAGE_SIZE")))):
