@@ -72,6 +72,7 @@ def _secret_call(secret: str) -> Tests:
     return Tests("call", [{"input": [], "output": secret}], fn_name="f")
 
 
+CLASS_SETUP = "class ListNode:\n    def __init__(self, val=0, next=None):\n        self.val, self.next = val, next\n"
 TESTSETS: dict[str, Tests] = {
     "assert": Tests("assert", ["assert f(2) == 4", "assert f(3) == 6"]),
     "call": Tests("call", [{"input": [2], "output": 4}, {"input": [3], "output": 6}], fn_name="f"),
@@ -95,6 +96,12 @@ TESTSETS: dict[str, Tests] = {
     "deepcopy": Tests("assert", ["assert copy.deepcopy(f(2)) == 4", "assert copy.deepcopy(f(3)) == 6"],
                       setup="import copy\n"),
     "builtins": Tests("assert", ["assert all([f(2) == 4, f(3) == 6])", "assert any([f(2) == 4, f(2) == 5])"]),
+    # a setup that defines a class (LeetCode's ListNode harnesses): tests the checker may not be
+    # able to take out of the program's process
+    "inprocess": Tests("assert", ["assert f(2) == 4", "assert f(3) == 6"], setup=CLASS_SETUP),
+    "inprocess_compound": Tests("assert", ["assert f(2) == 4 and f(3) == 6"], setup=CLASS_SETUP),
+    "inprocess_isclose": Tests("assert", ["assert math.isclose(f(2), 4.0)", "assert math.isclose(f(3), 6.0)"],
+                               setup="import math\n" + CLASS_SETUP),
     "secret_file": _secret_call(SECRETS["file"]),
     "secret_socket": _secret_call(SECRETS["socket"]),
     "secret_net": _secret_call(SECRETS["net"]),
