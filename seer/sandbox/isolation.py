@@ -1,17 +1,54 @@
 """What this machine lets the sandbox do, and the per-run resources that depend on it.
 
-Two modes, found once per process by the fork server (``seer/sandbox/zygote.py``):
+Three modes; the fork server (``seer/sandbox/zygote.py``) sets up the strongest one it can, once
+per process, and ``capabilities().mode`` tells which:
 
-- ``root``: running as root. Each run gets new pid, network and mount namespaces; the driver is
-  pid 1 there, so ending the run kills everything it started (fork bombs, ``setsid`` escapees,
-  threads) and nothing else. Candidate code runs under a leased unprivileged uid (60000+k, one per
-  concurrent run in any process, ``flock``-ed), so ``RLIMIT_NPROC`` applies to it alone and files
-  outside its private tmpfs cwd are read-only to it. No network (loopback down, no interfaces).
-  /tmp, /var/tmp, /run/lock and /dev/shm are fresh tmpfs mounts that vanish with the run.
-- ``none`` (not root): no namespaces. Processes are killed by process group, so a program that
-  calls ``setsid`` in a grandchild can leave it running; the network is open; the program runs as
-  the caller and can read and write the caller's files; ``RLIMIT_NPROC`` counts every process of
-  the caller, so it is set above the count found at start-up. The cwd is a temporary directory.
+- ``root`` (running as root) and ``userns`` (not root; unprivileged user namespaces, which
+  ``unshare -Ur true`` tests) give the same guarantees:
+
+  * file system: the fork server pivots into a minimal read-only root (``rootfs.py``) holding the
+    interpreter, its standard library (no site-packages) and the shared libraries they need,
+    /dev/{null,zero,full,random,urandom}, /etc/ld.so.cache -- and nothing else: no /home, /root
+    (beyond the interpreter prefix), /srv, /run, /etc, /usr/bin, no project, data, benchmark
+    files or caches, no host unix sockets. No executable but the interpreter (programs cannot
+    run ``sh``). Writable: one tmpfs per run, the size of the run's memory, holding /tmp (the
+    cwd) and /dev/shm; it vanishes with the run.
+  * namespaces per run: pid (the driver is pid 1: when it ends, every process of the run ends,
+    ``setsid`` daemons and fork bombs included), network (no interface but a down loopback; no
+    abstract unix socket of the host), mount, IPC (SysV shared memory, message queues and
+    semaphores die with the run and are bounded by its memory: ``kernel.shmall``, ``shmmni``,
+    ``msgmni``), UTS (host name "sandbox"), and a fresh session keyring.
+  * the trusted processes (fork server, driver, checkers) are not dumpable, hold no inherited fd
+    of the parent but their own pipes, and are out of the program's reach: in mode ``root`` they
+    are root and the program runs under a leased unprivileged uid (60000+k, one per concurrent
+    run in any process, ``flock``-ed); in mode ``userns`` only one uid exists (the caller's), so
+    the program runs in a user + pid + mount namespace of its own below the run's, with a /proc
+    that shows only its own processes (``confine.py``). Either way it cannot signal, trace or
+    read /proc files of the driver, a checker, the fork server or the harness.
+  * the program holds no capability (bounding set empty, securebits locked, no_new_privs),
+    ``RLIMIT_NPROC`` counts only its run's processes, and a seccomp filter (x86_64) refuses
+    memfd_create, the keyring calls, namespace creation, mount, ptrace, process_vm_*, io_uring,
+    bpf, perf_event_open, userfaultfd and a few privileged calls (``confine._DENY``).
+  * memory: with a memory cgroup (root, or a delegated cgroup v2 subtree; ``memcg.py``) each run
+    has its own, limited to its memory + 64 MB, counting everything: heap, tmpfs, SysV shm, pipe
+    and socket buffers. Without one (``capabilities().memory_cgroup`` false: mode ``userns`` on
+    most machines): each process is limited by ``RLIMIT_AS``, the tmpfs and SysV shm by the run's
+    memory each, memfds are refused; what remains is ``NPROC`` processes each up to
+    ``RLIMIT_AS``, plus kernel buffers (pipes: the user's ``fs.pipe-user-pages-soft``; sockets:
+    the run's network namespace defaults), so a run can hold several times its memory.
+- ``weak``: no namespaces at all, only when neither of the above can be set up and the user
+  opted in (``sandbox.allow_weak``; otherwise starting the sandbox raises a SandboxError naming
+  the sysctl to enable). Every stage that uses it logs a warning. The program runs as the caller:
+  it can read and write the caller's files, reach the network and the harness's processes, and
+  fake verdicts. Processes are killed by process group (``setsid`` escapes); ``RLIMIT_NPROC``
+  counts every process of the caller, so it is set above the count found at start-up; the cwd is
+  a temporary directory.
+
+Out of scope in modes ``root`` and ``userns``: the kernel's own attack surface (what the seccomp
+filter allows; on other architectures than x86_64 no filter is installed, so memfds and keyrings
+of the program's uid are then not refused); covert channels between concurrent runs through
+shared kernel state (timing, CPU load, file locks on the read-only root); reading public
+information about the machine (/proc/cpuinfo, the kernel version, library versions).
 """
 from __future__ import annotations
 
