@@ -46,8 +46,7 @@ def _seer(*args: str, env: dict | None = None) -> None:
 
 def _score(tmp: Path, bench: Path, samples: Path) -> dict:
     out = tmp / f"{samples.stem}.eval.json"
-    _seer("score", f"io.samples={samples}", f"io.bench={bench}", f"io.out={out}", "sandbox.cache=false",
-          "sandbox.timeout=30")
+    _seer("score", f"io.samples={samples}", f"io.bench={bench}", f"io.out={out}", "sandbox.cache=false")
     return json.loads(out.read_text())
 
 
