@@ -81,7 +81,7 @@ class Capabilities:
     def describe(self) -> str:
         return (f"sandbox mode {self.mode}: network {'off' if self.network_isolated else 'ON'}, "
                 f"pid namespace {'yes' if self.pid_namespace else 'no'}, "
-                f"runs as {'an unprivileged uid' if self.drops_privileges else 'the caller' if self.mode == 'weak' else 'uid 0 of its own user namespace, without capabilities'}, "
+                f"runs as {'an unprivileged uid' if self.drops_privileges else 'the caller' if self.mode == 'weak' else 'the caller in user namespaces of its own, without capabilities'}, "
                 f"memory cgroup {'yes' if self.memory_cgroup else 'no'}")
 
 
