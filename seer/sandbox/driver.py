@@ -7,12 +7,12 @@ ours) that load and run the program, and, for assert tests, "checkers" (``checke
 never run candidate code, out of the runners' reach) that run the test code:
 
     parent --payload on fd 0 (marshal; trusted data only, no expected outputs)--> driver
-    assert tests ("checker" mode): per case, a fresh checker runs the test code; each call of
-        the entry point (or of any other name of the program the tests use) is a request the
-        driver relays to the runner, which loaded the program once:
+    assert tests ("checker" mode): a checker, forked with the runner, runs the test code; each
+        call of the entry point (or of any other name of the program the tests use) is a request
+        the driver relays to the runner, which loaded the program once:
             checker --"Q <json>"--> driver --"<json>"--> runner
             runner --"<key> Y <seq> <status> <json>"--> driver --"<status> <json>"--> checker
-            checker --"D <status> <json detail>"--> driver
+            checker --"D <status> <json detail>"--> driver (per case; the driver times each)
         Replies are plain data (``codec``) or ids of opaque program objects; the verdict is the
         checker's. A runner report nobody asked for is a protocol violation.
     call tests: the runner calls the function on each input and reports the encoded return value
@@ -211,14 +211,16 @@ class Driver:
         self.close_rest(b"error", "not run: program failed to load", "not run: program failed to load")
 
     def run_checked(self) -> None:
-        """assert tests: the runner serves calls; a fresh trusted checker runs each test case."""
-        r = None
+        """assert tests: the runner serves calls; a trusted checker, forked with it (its start
+        overlaps the program's loading), runs the test cases from the same one on."""
+        r = relay = None
         while True:
             if r is None:
                 r = self.spawn(self.next)
+                relay = _Relay(r, *self.fork_checker(self.next), self.max_line)
                 how = self.supervise(r, until_loaded=True)
                 if how != "loaded":
-                    self.kill_all(r)
+                    self.end_pair(r, relay)
                     if how == "deadline":
                         return self.time_up("time limit exceeded")
                     if how == "tampered":
@@ -227,16 +229,15 @@ class Driver:
                         self.load_failed(r)
                     return
             if self.next >= self.n:
-                return self.kill_all(r)
+                return self.end_pair(r, relay)
             self.start_case()
-            how, status, detail = self.check_case(r)
+            how, status, detail = self.check_case(relay)
             if how == "done":
                 self.send(b"C %d %s %s" % (self.next, status, detail))
                 self.next += 1
                 self.case_start = None
-                if self.runner_alive(r):
-                    continue
-            self.kill_all(r)
+                continue
+            self.end_pair(r, relay)
             if how == "deadline":
                 return self.time_up("time limit exceeded")
             if how == "tampered":
@@ -249,9 +250,13 @@ class Driver:
             elif how == "checker":
                 self.send_case(self.next, b"error", f"the test's checker failed ({detail})")
                 self.next += 1
-            r = None
+            r = relay = None
             if self.next >= self.n:
                 return
+
+    def end_pair(self, r: _Runner, relay: "_Relay") -> None:
+        relay.close()
+        self.kill_all(r)
 
     def run_script_per_test(self) -> None:
         """stdio tests: each test is a fresh run of the script with the input on fd 0."""
@@ -404,32 +409,23 @@ class Driver:
         return True
 
     # --- checkers (assert tests) --------------------------------------------------------------
-    def check_case(self, r: _Runner) -> tuple:
-        """Run test self.next in a fresh checker, relaying its requests to runner r.
+    def check_case(self, relay: "_Relay") -> tuple:
+        """Relay requests of test self.next between the checker and the runner until its verdict.
 
         Returns (how, status, detail): how "done" (status and json detail from the checker),
         "runner" (the program's process ended), "checker" (the checker died; detail says how),
-        "case" / "deadline" (time), "tampered" (r sent what nobody asked for).
+        "case" / "deadline" (time), "tampered" (the runner sent what nobody asked for).
         """
-        cpid, cfd = self.fork_checker(self.next)
-        relay = _Relay(r, cfd, self.max_line)
-        try:
-            while not relay.how:
-                when, what = self.case_deadline()
-                left = when - time.monotonic()
-                if left <= 0:
-                    return what, b"", ""
-                relay.step(left)
-            if relay.how == "checker":
-                _, st = os.waitpid(cpid, 0)  # it closed its channel: it is exiting
-                cpid = None
-                return "checker", b"", relay.detail or _status_text(st)
-            return relay.how, relay.status, relay.detail
-        finally:
-            if cpid is not None:
-                _kill_reap(cpid)
-            os.close(cfd)
-            os.set_blocking(r.rd, True)
+        relay.start()
+        while not relay.how:
+            when, what = self.case_deadline()
+            left = when - time.monotonic()
+            if left <= 0:
+                return what, b"", ""
+            relay.step(left)
+        if relay.how == "checker":
+            return "checker", b"", relay.detail or _status_text(relay.reap())
+        return relay.how, relay.status, relay.detail
 
     def fork_checker(self, i: int) -> tuple:
         a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -441,7 +437,7 @@ class Driver:
                 os.closerange(4, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
                 for name, value in self.p["checker_limits"].items():
                     resource.setrlimit(getattr(resource, name), (value, value))
-                checker.run_case(self.p, i, 3)
+                checker.run_cases(self.p, i, 3)
             finally:
                 os._exit(0)
         os.close(theirs)
@@ -474,22 +470,41 @@ class Driver:
 
 
 class _Relay:
-    """One test case's traffic between a checker (channel ``cfd``) and runner ``r``."""
+    """Traffic between a checker (pid ``cpid``, channel ``cfd``) and runner ``r``, case by case."""
 
-    def __init__(self, r: _Runner, cfd: int, max_line: int) -> None:
-        self.r, self.cfd, self.max_line = r, cfd, max_line
+    def __init__(self, r: _Runner, cpid: int, cfd: int, max_line: int) -> None:
+        self.r, self.cpid, self.cfd, self.max_line = r, cpid, cfd, max_line
         self.how, self.status, self.detail = "", b"", ""
         self.pending = False  # a request is with the runner
         self.out = {r.rd: b"", cfd: b""}  # bytes waiting to be written to each end
         self.bufs = {r.rd: b"", cfd: b""}
-        os.set_blocking(cfd, False)
-        os.set_blocking(r.rd, False)
         self.poller = select.poll()
         self.events = {r.rd: select.POLLIN, cfd: select.POLLIN, r.pidfd: select.POLLIN}
         for fd, ev in self.events.items():
             self.poller.register(fd, ev)
 
+    def start(self) -> None:
+        """Begin the next case: the checker may already have sent its first lines."""
+        self.how, self.status, self.detail = "", b"", ""
+        os.set_blocking(self.cfd, False)
+        os.set_blocking(self.r.rd, False)
+        if self.bufs[self.cfd]:
+            self.receive(self.cfd, b"")
+
+    def reap(self) -> int:
+        """The wait status of a checker that closed its channel (it is exiting)."""
+        _, st = os.waitpid(self.cpid, 0)
+        self.cpid = None
+        return st
+
+    def close(self) -> None:
+        if self.cpid is not None:
+            _kill_reap(self.cpid)
+            self.cpid = None
+        os.close(self.cfd)
+
     def step(self, left: float) -> None:
+        self.pump()
         for fd, ev in self.poller.poll(left * 1000 + 1):
             if fd == self.r.pidfd:
                 self.how = "runner"
@@ -500,7 +515,11 @@ class _Relay:
                 self.receive(fd)
             if self.how:
                 return
-        for fd in self.out:  # write at once when possible, else wait for POLLOUT
+        self.pump()
+
+    def pump(self) -> None:
+        """Write what waits at once when possible, else wait for POLLOUT."""
+        for fd in self.out:
             if fd in self.events:
                 self.flush(fd)
                 ev = select.POLLIN | (select.POLLOUT if self.out[fd] else 0)
@@ -518,19 +537,20 @@ class _Relay:
                 n = len(self.out[fd])
             self.out[fd] = self.out[fd][n:]
 
-    def receive(self, fd: int) -> None:
-        try:
-            chunk = os.read(fd, 1 << 20)
-        except BlockingIOError:
-            return
-        except OSError:
-            chunk = b""
-        if not chunk:
-            self.poller.unregister(fd)
-            del self.events[fd]
-            if fd == self.cfd:  # the checker ended without its verdict
-                self.how = "checker"
-            return
+    def receive(self, fd: int, chunk: bytes | None = None) -> None:
+        if chunk is None:
+            try:
+                chunk = os.read(fd, 1 << 20)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.poller.unregister(fd)
+                del self.events[fd]
+                if fd == self.cfd:  # the checker ended without its verdict
+                    self.how = "checker"
+                return
         buf = self.bufs[fd] + chunk
         while not self.how:
             nl = buf.find(b"\n")
