@@ -26,6 +26,7 @@ import ctypes
 import hashlib
 import json
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -262,8 +263,18 @@ class Arena:
         self.targets = {"root": {"HOME_DIR": "/root", "SITE_DIR": str(root_site), "PROJECT_DIR": str(REPO)},
                         "user": {"HOME_DIR": str(user.home), "SITE_DIR": str(user.site_packages),
                                  "PROJECT_DIR": str(user.project)}}
+        self.user_worker = user.home / "worker.py"  # the checkout may not be readable by the user
+        shutil.copy(HERE / "worker.py", self.user_worker)
+        os.chown(self.user_worker, user.uid, user.gid)
         self.sysv_before = sysv_objects()
         self.keys_before = key_counts()
+        self.user_tree_before = self.user_tree()
+
+    def user_tree(self) -> set[str]:
+        """Every path under the user's own home, venv and project: none may appear during the run
+        (but the bytecode caches the harness's own imports write)."""
+        return {str(p) for top in (self.user.home, self.user.venv, self.user.project) for p in top.rglob("*")
+                if "__pycache__" not in p.parts}
 
     def junk_dirs(self, mode: str) -> list[Path]:
         t = self.targets[mode]
@@ -328,11 +339,8 @@ class Mode:
             self.uid = 0
         else:
             u = arena.user
-            worker_copy = u.home / "worker.py"  # the checkout may not be readable by the user
-            shutil.copy(worker, worker_copy)
-            os.chown(worker_copy, u.uid, u.gid)
             env, cwd = u.environment(**env_extra), str(u.home)
-            argv = u.command([u.python, str(worker_copy), str(jobs_file)])
+            argv = u.command([u.python, str(arena.user_worker), str(jobs_file)])
             self.uid = u.uid
         self.future: Future[dict[str, Any]] = Future()
         self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -427,7 +435,9 @@ def settled(modes: dict[str, Mode]) -> dict[str, dict[str, Any]]:
     """Host state once both workers have ended (and leftovers had a moment to show)."""
     for m in modes.values():
         m.future.result()
-    time.sleep(1.0)
+    deadline = time.monotonic() + 10  # the harness's last processes may still be exiting
+    while (marked_processes() or user_processes(modes["user"].uid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
     return {"marked": marked_processes(), "sysv": sysv_objects(), "keys": key_counts(),
             "user": user_processes(modes["user"].uid)}
 
@@ -509,9 +519,15 @@ def test_harness_survives_and_nothing_is_left(modes: dict[str, Mode], settled: d
     left = [str(p) for d in SHARED_DIRS for p in Path(d).glob(f"seer-adv-{SID}-*") if p != arena.base
             and not p.name.startswith(f"seer-adv-{SID}-sentinel")]
     if mode == "user":
-        left += [str(p) for d in SHARED_DIRS for p in Path(d).iterdir()
-                 if _owner(p) == user_uid]
-    assert not left, f"files left in shared directories: {left}"
+        left += [str(p) for d in SHARED_DIRS for p in Path(d).iterdir() if _owner(p) == user_uid]
+        left += sorted(arena.user_tree() - arena.user_tree_before)
+    else:  # sandbox uids have no account
+        left += [str(p) for d in SHARED_DIRS for p in Path(d).iterdir() if _owner(p) not in known_uids()]
+    assert not left, f"files left on the host: {left}"
+
+
+def known_uids() -> set[int]:
+    return {pw.pw_uid for pw in pwd.getpwall()} | {-1}
 
 
 def _owner(p: Path) -> int:
