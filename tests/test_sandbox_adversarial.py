@@ -51,11 +51,10 @@ from seer.data.schemas import Tests
 HERE = Path(__file__).resolve().parent / "adversarial"
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
-from hostuser import HostUser, temporary_user  # noqa: E402
-
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creates a user and root-owned host state")
+from hostuser import HostUser, current_user, temporary_user
 
 MODES = ("root", "user")
+IS_ROOT = os.geteuid() == 0
 TIMEOUT = 1.0
 MEMORY_MB = 256  # memory bombs hit the limit sooner (and a loaded machine still answers in time)
 # what a whole run (all its processes, tmpfs, SysV/POSIX shared memory) may hold: memory_mb plus the
@@ -124,7 +123,7 @@ def _read_programs(folder: Path) -> dict[str, dict[str, Any]]:
     out = {}
     for path in sorted(folder.glob("*.py")):
         text = path.read_text()
-        head = dict(re.findall(r"^# (\w+): (.*)$", text.split("\n\n", 1)[0], re.M))
+        head = dict(re.findall(r"^# (\w+): (.*)$", text.split("\n\n", 1)[0], re.MULTILINE))
         assert head.get("tests") in TESTSETS, f"{path}: unknown tests {head.get('tests')!r}"
         out[path.stem] = {"code": text, "tests": head["tests"], "class": head.get("class", ""),
                           "expect": head.get("expect", "").split(), "phase": int(head.get("phase", 1)),
@@ -230,13 +229,13 @@ class Arena:
         self.bench_files = {"root": [data / "humaneval_plus.jsonl", REPO / f".seer-adv-{SID}-bench.jsonl"],
                             "user": [data / "humaneval_plus.jsonl", user.project / f"bench-{SID}.jsonl",
                                      user.home / f"bench-{SID}.jsonl"]}
-        for p in {*self.bench_files["root"], *self.bench_files["user"]}:
+        for p in {*self.bench_files["root"], *self.bench_files["user"]} if IS_ROOT else self.bench_files["user"]:
             p.write_text(bench_line)
             p.chmod(0o644)
             if p.is_relative_to(user.home) or p.is_relative_to(user.project):
                 os.chown(p, user.uid, user.gid)
-        sentinel_dir = Path(tempfile.mkdtemp(prefix=f"seer-adv-{SID}-sentinel-", dir="/run"))
-        sentinel_dir.chmod(0o755)  # traversable, not writable, by anyone but root
+        sentinel_dir = Path(tempfile.mkdtemp(prefix=f"seer-adv-{SID}-sentinel-", dir="/run" if IS_ROOT else base))
+        sentinel_dir.chmod(0o755)  # traversable, not writable, by the user (when it is not us)
         self.sentinel = sentinel_dir / "keep.txt"
         self.sentinel.write_text("precious")
         self.sentinel.chmod(0o644)
@@ -342,6 +341,7 @@ class Mode:
             env, cwd = u.environment(**env_extra), str(u.home)
             argv = u.command([u.python, str(arena.user_worker), str(jobs_file)])
             self.uid = u.uid
+        self.dedicated = mode == "root" or arena.user.dedicated  # all its uid's processes are ours
         self.future: Future[dict[str, Any]] = Future()
         self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         threading.Thread(target=self._collect, daemon=True).start()
@@ -369,7 +369,7 @@ class Mode:
 def sweep(arena: Arena) -> None:
     """Undo whatever the programs managed to leave, after the checks have seen it, so a failing
     run does not poison the next one or the machine: processes, files, SysV objects, keys."""
-    for entry in marked_processes() + user_processes(arena.user.uid):
+    for entry in marked_processes() + (user_processes(arena.user.uid) if arena.user.dedicated else []):
         with contextlib.suppress(OSError):
             os.kill(int(entry.split(":")[0]), signal.SIGKILL)
     for mode in MODES:
@@ -379,16 +379,16 @@ def sweep(arena: Arena) -> None:
                     shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink(missing_ok=True)
     for d in SHARED_DIRS:  # the user's uid is handed out again by the next useradd
         for p in Path(d).iterdir():
-            if _owner(p) == arena.user.uid:
+            if arena.user.dedicated and _owner(p) == arena.user.uid:
                 shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink(missing_ok=True)
     libc = ctypes.CDLL(None, use_errno=True)
     ours = {ipc_key(n) for n in [*HOSTILE, "channel"]} | {ipc_key("channel") + 1}
     ctl = {"shm": libc.shmctl, "msg": libc.msgctl, "sem": libc.semctl}
     for kind, key, ident, cuid in sysv_objects() - arena.sysv_before:
-        if key in ours or cuid == arena.user.uid:
+        if key in ours or (arena.user.dedicated and cuid == arena.user.uid):
             ctl[kind](ident, 0, 0) if kind == "sem" else ctl[kind](ident, 0, None)  # IPC_RMID
     for uid, n in key_counts().items():
-        if uid != 0 and n > arena.keys_before.get(uid, 0):
+        if uid != 0 and n > arena.keys_before.get(uid, 0) and (arena.user.dedicated or uid != arena.user.uid):
             _clear_keys(libc, uid)
 
 
@@ -413,7 +413,7 @@ def arena() -> Any:
     base.chmod(0o755)
     os.environ[ENV_SECRET_NAME] = SECRETS["env"]  # the pytest process is an ancestor too
     try:
-        with temporary_user(base, REPO) as user:
+        with (temporary_user if IS_ROOT else current_user)(base, REPO) as user:
             a = Arena(base, user)
             try:
                 yield a
@@ -427,19 +427,34 @@ def arena() -> Any:
 
 @pytest.fixture(scope="session")
 def modes(arena: Arena) -> dict[str, Mode]:
-    return {m: Mode(m, arena) for m in MODES}  # both workers run at once
+    return {m: Mode(m, arena) for m in MODES if IS_ROOT or m == "user"}  # both workers run at once
+
+
+def ran(modes: dict[str, Mode], mode: str) -> Mode:
+    if mode not in modes:
+        pytest.skip(f"mode {mode} needs root; this session runs as uid {os.geteuid()}")
+    return modes[mode]
 
 
 @pytest.fixture(scope="session")
-def settled(modes: dict[str, Mode]) -> dict[str, dict[str, Any]]:
+def settled(modes: dict[str, Mode], arena: Arena) -> dict[str, Any]:
     """Host state once both workers have ended (and leftovers had a moment to show)."""
     for m in modes.values():
         m.future.result()
-    deadline = time.monotonic() + 10  # the harness's last processes may still be exiting
-    while (marked_processes() or user_processes(modes["user"].uid)) and time.monotonic() < deadline:
+
+    def users() -> list[str]:  # only a user made for this session is ours to judge
+        return user_processes(modes["user"].uid) if modes["user"].dedicated else []
+
+    def keys_grown() -> dict[int, int]:
+        return {uid: n for uid, n in key_counts().items()
+                if uid != 0 and n > max(arena.keys_before.get(uid, 0), 2)
+                and (modes["user"].dedicated or uid != modes["user"].uid)}
+
+    # the harness's last processes may still be exiting, and the kernel frees their keyrings lazily
+    deadline = time.monotonic() + 10
+    while (marked_processes() or users() or keys_grown()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    return {"marked": marked_processes(), "sysv": sysv_objects(), "keys": key_counts(),
-            "user": user_processes(modes["user"].uid)}
+    return {"marked": marked_processes(), "sysv": sysv_objects(), "keys": keys_grown(), "user": users()}
 
 
 # --- the suite ----------------------------------------------------------------------------------
@@ -456,7 +471,7 @@ def test_enough_programs_covering_every_class() -> None:
 @pytest.mark.parametrize("name", sorted(CONTROLS))
 @pytest.mark.parametrize("mode", MODES)
 def test_control_passes(modes: dict[str, Mode], mode: str, name: str) -> None:
-    r = modes[mode].result()
+    r = ran(modes, mode).result()
     for when in ("results", "controls_after"):  # before the hostile programs, and after all of them
         c = r[when][name]
         assert c["status"] == "pass", (when, c["status"], c["tests"], c["stderr"][-600:])
@@ -466,7 +481,7 @@ def test_control_passes(modes: dict[str, Mode], mode: str, name: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_hostile(modes: dict[str, Mode], arena: Arena, mode: str, name: str) -> None:
     prog = HOSTILE[name]
-    r = modes[mode].result()["results"][name]
+    r = ran(modes, mode).result()["results"][name]
     what = (name, mode, r["status"], r["tests"], r["stdout"][-600:], r["stderr"][-600:])
     assert r["status"] != "pass", ("false pass", *what)
     if prog["expect"]:
@@ -487,7 +502,7 @@ def test_hostile(modes: dict[str, Mode], arena: Arena, mode: str, name: str) -> 
     assert not left, ("files left on the host", left, *what)
     assert not [o for o in sysv_objects() if o[1] == ipc_key(name)], ("SysV object left", *what)
     held: dict[str, int] = {}  # memory bombs report what they hold, per process
-    for pid, mb in re.findall(r"^HELD (\d+) (\d+)$", r["stdout"], re.M):
+    for pid, mb in re.findall(r"^HELD (\d+) (\d+)$", r["stdout"], re.MULTILINE):
         held[pid] = max(held.get(pid, 0), int(mb))
     assert sum(held.values()) < RUN_MEMORY_MB, (f"held {held} MB, over {RUN_MEMORY_MB} MB a run may hold", *what)
 
@@ -495,9 +510,9 @@ def test_hostile(modes: dict[str, Mode], arena: Arena, mode: str, name: str) -> 
 @pytest.mark.parametrize("mode", MODES)
 def test_harness_survives_and_nothing_is_left(modes: dict[str, Mode], settled: dict[str, Any],
                                               arena: Arena, mode: str) -> None:
-    r = modes[mode].result()
+    r = ran(modes, mode).result()
     assert r["canary_seen"], "the marked-process check never saw a live sandboxed process"
-    assert r["uid"] == modes[mode].uid
+    assert r["uid"] == ran(modes, mode).uid
     escaped = [d for d in r["descendants"] if d["state"] != "Z"  # zombies: killed, reaped by the worker
                and (d["comm"].startswith(MARKER) or d["uid"] != r["uid"])]
     assert not escaped, f"processes of the run outlived it under the harness: {escaped}"
@@ -507,9 +522,7 @@ def test_harness_survives_and_nothing_is_left(modes: dict[str, Mode], settled: d
     new_ipc = [o for o in settled["sysv"] - arena.sysv_before if o[3] != 0]
     ours = {ipc_key(n) for n in [*HOSTILE, "channel"]}
     assert not new_ipc and not [o for o in settled["sysv"] if o[1] in ours], f"SysV objects left: {new_ipc}"
-    grown = {uid: n for uid, n in settled["keys"].items()
-             if uid != 0 and n > max(arena.keys_before.get(uid, 0), 2)}
-    assert not grown, f"keys left in the kernel (uid: count): {grown}"
+    assert not settled["keys"], f"keys left in the kernel (uid: count): {settled['keys']}"
     user_uid = modes["user"].uid
     reached = {s.address: s.connections for s in (arena.unix, arena.tcp, arena.abstract) if s.connections}
     assert not reached, f"programs reached host servers: {reached}"
@@ -519,7 +532,7 @@ def test_harness_survives_and_nothing_is_left(modes: dict[str, Mode], settled: d
     left = [str(p) for d in SHARED_DIRS for p in Path(d).glob(f"seer-adv-{SID}-*") if p != arena.base
             and not p.name.startswith(f"seer-adv-{SID}-sentinel")]
     if mode == "user":
-        left += [str(p) for d in SHARED_DIRS for p in Path(d).iterdir() if _owner(p) == user_uid]
+        left += [str(p) for d in SHARED_DIRS for p in Path(d).iterdir() if arena.user.dedicated and _owner(p) == user_uid]
         left += sorted(arena.user_tree() - arena.user_tree_before)
     else:  # sandbox uids have no account
         left += [str(p) for d in SHARED_DIRS for p in Path(d).iterdir() if _owner(p) not in known_uids()]
@@ -539,7 +552,7 @@ def _owner(p: Path) -> int:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_no_privileges_to_regain(modes: dict[str, Mode], mode: str) -> None:
-    out = modes[mode].result()["results"]["setuid_binaries"]["stdout"]
+    out = ran(modes, mode).result()["results"]["setuid_binaries"]["stdout"]
     assert "'NoNewPrivs:\\t1'" in out and "'CapEff:\\t0000000000000000'" in out, out
     assert any(w in out for w in ("must be superuser", "Operation not permitted", "No such file")), out
     assert not os.path.ismount("/usr") or "usr" in Path("/proc/self/mounts").read_text()
@@ -547,14 +560,14 @@ def test_no_privileges_to_regain(modes: dict[str, Mode], mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_the_program_sees_no_host_process(modes: dict[str, Mode], mode: str) -> None:
-    out = modes[mode].result()["results"]["read_proc_for_token"]["stdout"]
+    out = ran(modes, mode).result()["results"]["read_proc_for_token"]["stdout"]
     pids = ast.literal_eval(out.split("PIDS ")[1].strip().splitlines()[0])
     assert len(pids) <= 4, pids  # its own pid namespace: no harness, no host
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_details_name_the_cause(modes: dict[str, Mode], mode: str) -> None:
-    rs = modes[mode].result()["results"]
+    rs = ran(modes, mode).result()["results"]
     assert "MemoryError" in rs["memory_bomb"]["stderr"]
     assert "File too large" in rs["huge_file"]["stderr"]
     assert "No space left" in rs["many_files"]["stderr"] or "quota" in rs["many_files"]["stderr"]
@@ -580,8 +593,8 @@ def test_host_checks_see_what_they_look_for() -> None:
     assert shmid >= 0 and any(o[1] == key for o in sysv_objects())
     assert libc.shmctl(shmid, 0, None) == 0  # IPC_RMID
     assert not any(o[1] == key for o in sysv_objects())
-    proc = subprocess.Popen([sys.executable, "-c", f"open('/proc/self/comm','w').write({MARKER + 'g'!r});"
-                             "import time; time.sleep(30)"])
+    code = f"open('/proc/self/comm', 'w').write({MARKER + 'g'!r}); import time; time.sleep(30)"
+    proc = subprocess.Popen([sys.executable, "-c", code])
     try:
         deadline = time.monotonic() + 10
         while not marked_processes(MARKER + "g") and time.monotonic() < deadline:

@@ -1,16 +1,20 @@
-"""A throwaway unprivileged host user, to run the sandbox the way a normal user does (needs root).
+"""The unprivileged host user the adversarial suite runs the sandbox as, the way a normal user does.
 
-``temporary_user(base)`` creates a system user (``useradd -M -r``) and gives it what a normal user
-of the project has, all owned by that user under ``base``: a home, its own venv (whose
-site-packages a program could plant a ``.pth`` in) and its own copy of the project source. The
-venv sees the caller's installed packages through a ``.pth`` line, so nothing is downloaded. The
-base interpreter may sit under a directory the user cannot traverse (a pyenv build under /root,
-mode 0700): such directories get a POSIX ACL entry letting this user alone traverse them. Exiting
-the context removes the ACL entries (restoring the modes), the user and its files.
+``temporary_user(base)`` (needs root) creates a system user (``useradd -M -r``) and gives it what
+a normal user of the project has, all owned by that user under ``base``: a home, its own venv
+(whose site-packages a program could plant a ``.pth`` in) and its own copy of the project source.
+The venv sees the caller's installed packages through a ``.pth`` line, so nothing is downloaded.
+The base interpreter may sit under a directory the user cannot traverse (a pyenv build under
+/root, mode 0700): such directories get a POSIX ACL entry letting this user alone traverse them.
+Exiting the context removes those entries (and the ACL with the last of them), the user and its
+files. ``current_user(base)`` is the same for the caller itself when it is not root: a home, venv
+and project copy of its own under ``base`` (``dedicated`` is False: its other processes, keys and
+files are not the suite's to judge).
 """
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import os
 import pwd
@@ -38,6 +42,7 @@ class HostUser:
     venv: Path  # the user's venv (owned by the user)
     site_packages: Path  # the user's venv's site-packages
     project: Path  # the user's copy of the project (owned by the user); on the venv's path
+    dedicated: bool = True  # made for this session: all its processes, keys and files are the suite's
 
     @property
     def python(self) -> str:
@@ -45,6 +50,8 @@ class HostUser:
 
     def command(self, argv: list[str]) -> list[str]:
         """argv run as this user: no groups, no capabilities, no PAM session (hence no keyring)."""
+        if self.uid == os.geteuid():
+            return argv
         return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups", "--", *argv]
 
     def environment(self, **extra: str) -> dict[str, str]:
@@ -61,34 +68,53 @@ def temporary_user(base: Path, project_src: Path) -> Iterator[HostUser]:
     if os.geteuid() != 0:
         raise PermissionError("creating a throwaway user needs root")
     name = f"seer-adv-{secrets.token_hex(3)}"
-    home = base / "home"
-    subprocess.run(["useradd", "-M", "-r", "-s", "/usr/sbin/nologin", "-d", str(home), name],
+    subprocess.run(["useradd", "-M", "-r", "-s", "/usr/sbin/nologin", "-d", str(base / "home"), name],
                    check=True, capture_output=True)
     granted: list[str] = []
     try:
         pw = pwd.getpwnam(name)
-        venv, project = base / "venv", base / "project"
-        home.mkdir(mode=0o700)
-        subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(venv)],  # type: ignore[attr-defined]
-                       check=True, capture_output=True)
-        site = Path(sysconfig.get_paths(vars={"base": str(venv), "platbase": str(venv)})["purelib"])
-        shutil.copytree(project_src / "seer", project / "seer",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        # the caller's packages (read-only to the user) and the user's own project copy
-        (site / "_seer_adversarial.pth").write_text(f"{project}\n{sysconfig.get_paths()['purelib']}\n")
-        for top in (home, venv, project):
-            for p in [top, *top.rglob("*")]:
-                os.lchown(p, pw.pw_uid, pw.pw_gid)
+        user = _furnish(base, project_src, pw)
         needed = [Path(sys._base_executable).resolve(), Path(sysconfig.get_paths()["stdlib"]),  # type: ignore[attr-defined]
-                  Path(sysconfig.get_paths()["purelib"]), base]
+                  *map(Path, _site_dirs()), base]
         granted = _grant_traversal(pw.pw_uid, needed)
-        yield HostUser(name, pw.pw_uid, pw.pw_gid, home, venv, site, project)
+        yield user
     finally:
         if granted:
             _revoke_traversal(pw.pw_uid, granted)
-        subprocess.run(["userdel", name], capture_output=True)
+        subprocess.run(["userdel", name], capture_output=True, check=False)  # gone already is fine
         for p in ("home", "venv", "project"):
             shutil.rmtree(base / p, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def current_user(base: Path, project_src: Path) -> Iterator[HostUser]:
+    """The caller (not root) with a home, a venv and a project copy of its own under ``base``."""
+    try:
+        yield dataclasses.replace(_furnish(base, project_src, pwd.getpwuid(os.geteuid())), dedicated=False)
+    finally:
+        for p in ("home", "venv", "project"):
+            shutil.rmtree(base / p, ignore_errors=True)
+
+
+def _furnish(base: Path, project_src: Path, pw: pwd.struct_passwd) -> HostUser:
+    home, venv, project = base / "home", base / "venv", base / "project"
+    home.mkdir(mode=0o700)
+    subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(venv)],  # type: ignore[attr-defined]
+                   check=True, capture_output=True)
+    site = Path(sysconfig.get_paths(vars={"base": str(venv), "platbase": str(venv)})["purelib"])
+    shutil.copytree(project_src / "seer", project / "seer", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    # the user's own project copy, and the caller's packages (read-only to the user)
+    (site / "_seer_adversarial.pth").write_text("".join(f"{p}\n" for p in [project, *_site_dirs()]))
+    if pw.pw_uid != os.geteuid():
+        for top in (home, venv, project):
+            for p in [top, *top.rglob("*")]:
+                os.lchown(p, pw.pw_uid, pw.pw_gid)
+    return HostUser(pw.pw_name, pw.pw_uid, pw.pw_gid, home, venv, site, project)
+
+
+def _site_dirs() -> list[str]:
+    """The caller's site-packages directories, also those its own .pth files added."""
+    return [p for p in sys.path if p.endswith(("site-packages", "dist-packages")) and os.path.isdir(p)]
 
 
 def _grant_traversal(uid: int, paths: list[Path]) -> list[str]:

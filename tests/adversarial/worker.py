@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from seer.data.schemas import Tests
@@ -43,8 +44,8 @@ def processes() -> dict[int, dict[str, Any]]:
         if not d.isdigit():
             continue
         try:
-            status = open(f"/proc/{d}/status").read()
-            comm = open(f"/proc/{d}/comm").read().strip()
+            status = Path(f"/proc/{d}/status").read_text()
+            comm = Path(f"/proc/{d}/comm").read_text().strip()
         except OSError:
             continue
         f = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
@@ -80,7 +81,7 @@ def canary(marker: str, timeout: float, memory_mb: int) -> bool:
 
 
 def main() -> None:
-    jobs = json.load(open(sys.argv[1]))
+    jobs = json.loads(Path(sys.argv[1]).read_text())
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     timeout, memory_mb = jobs["timeout"], jobs["memory_mb"]
     out: dict[str, Any] = {"uid": os.getuid(), "canary_seen": canary(jobs["marker"], timeout, memory_mb),
