@@ -8,15 +8,25 @@ leave behind) and what it is given (``gets: channel_secret``). Correct programs 
 set are in tests/adversarial/controls/: they must pass, before and after the hostile ones.
 
 The host is set up as an attacker would want it: world-readable benchmark files holding the
-expected outputs (under /tmp, in the project, in the user's home), a unix socket server and a TCP
-listener on 127.0.0.1 that hand out a secret, a secret in the harness's environment, sentinel
-files, and (as the user) a home, a venv and a project copy the user owns. Every program is
-prefixed with the constants naming them, and names its processes with a marker (``/proc/self/comm``)
-so a survivor is found wherever it is re-parented.
+expected outputs (under /tmp, in the project, in the user's home), unix socket servers (a file and
+an abstract name) and a TCP listener on 127.0.0.1 that hand out a secret, a secret in the
+harness's environment, sentinel files, and (as the user) a home, a venv and a project copy the
+user owns. Every program is prefixed with the constants naming them, and names its processes with
+a marker (``PR_SET_NAME``) so a survivor is found wherever it is re-parented.
+
+For each program: the verdict is not "pass" (and is the expected status where the header gives
+one), the run ends in time, no secret shows in what comes back, no file it names is left in the
+shared or target directories, no SysV object with its key exists, and a memory bomb never holds
+more than the run may. Per mode: the controls pass before and after, the harness survives, and
+after it ends no marked process, no process of the sandbox user, no new SysV object, no key, no
+connection to a host server and no new file remain. A failing run's leftovers are swept away
+afterwards (``sweep``), after the checks have seen them.
 
 Mode "root" runs the worker (tests/adversarial/worker.py, one process for all programs) as root;
 mode "user" runs it as a throwaway user made by ``useradd -M -r`` (tests/adversarial/hostuser.py).
-Both workers run at the same time; the suite needs root (CI runs as root) and is skipped otherwise.
+Both workers run at the same time. Run as a normal user, mode "user" runs as that user and mode
+"root" is skipped (CI runs as root, so it runs both). ``SEER_ADV_RESULTS=<dir>`` keeps the raw
+verdicts of each mode there as json.
 """
 from __future__ import annotations
 
