@@ -92,13 +92,15 @@ def evalplus_verdicts(dataset: str, samples: Path, override: Path, cache_dir: Pa
     on the tasks of ``override`` (MBPP_OVERRIDE_PATH / HUMANEVAL_OVERRIDE_PATH, jsonl)."""
     var = {"mbpp": "MBPP_OVERRIDE_PATH", "humaneval": "HUMANEVAL_OVERRIDE_PATH"}[dataset]
     env = {**os.environ, var: str(override), "XDG_CACHE_HOME": str(cache_dir)}
+    result = Path(str(samples).replace(".jsonl", "_eval_results.json"))
+    result.unlink(missing_ok=True)  # evalplus would return the stored results of an earlier run
     code = ("import sys\nfrom evalplus.evaluate import evaluate\n"
-            "evaluate(sys.argv[1], samples=sys.argv[2], parallel=int(sys.argv[3]), i_just_wanna_run=True)\n")
+            "evaluate(sys.argv[1], samples=sys.argv[2], parallel=int(sys.argv[3]))\n")
     r = subprocess.run([sys.executable, "-c", code, dataset, str(samples), str(parallel)], env=env,
-                       capture_output=True, text=True, timeout=3600)
+                       capture_output=True, text=True, timeout=3600, stdin=subprocess.DEVNULL)
     if r.returncode != 0:
         raise RuntimeError(f"evalplus.evaluate failed:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}")
-    res = json.loads(Path(str(samples).replace(".jsonl", "_eval_results.json")).read_text())
+    res = json.loads(result.read_text())
     return {tid: [(s["base_status"] == "pass", s["base_status"] == s["plus_status"] == "pass") for s in runs]
             for tid, runs in res["eval"].items()}
 
