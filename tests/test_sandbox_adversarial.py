@@ -225,7 +225,7 @@ def user_processes(uid: int) -> list[str]:
     return found
 
 
-SHARED_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+SHARED_DIRS = tuple(d for d in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock") if os.path.isdir(d))
 
 
 class Arena:
