@@ -94,7 +94,7 @@ def serve(sock_fd: int, mode: str = "") -> None:
         except OSError as e:
             sock.send(f"unavailable: the {mode} sandbox could not be set up here: {e}".encode())
             return
-    _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # after writing our own id maps (see _enter_run)
+    _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # only now: our own /proc/self/*_map were writable
     gc.freeze()  # the collector in a forked run leaves these objects (and their pages) alone
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # session leaders are reaped by the kernel
     sock.send(f"{mode} {'memcg' if cgroups and cgroups.available else 'nomemcg'}".encode())
