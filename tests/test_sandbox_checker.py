@@ -107,16 +107,26 @@ def test_a_program_that_dies_loses_only_that_case() -> None:
     assert statuses(r) == ["pass", "error", "pass"] and "program ended" in r.tests[1].detail
 
 
-def test_non_data_arguments_cannot_cross() -> None:
-    r = run_tests("def f(g):\n    return g(1)\n", Tests("assert", ["assert f(lambda v: v) == 1", "assert f(int) == 1"]))
-    assert statuses(r) == ["error", "pass"] and "cannot be passed to the program" in r.tests[0].detail
+def test_functions_of_the_tests_are_called_back_and_other_objects_cannot_cross() -> None:
+    code = ("def f(g):\n    return g(1)\n"
+            "def safe(g):\n    try:\n        return g(0)\n    except ZeroDivisionError:\n        return 'caught'\n"
+            "def inject():\n    return api(5)\n")
+    tests = Tests("assert", ["assert f(lambda v: v + 1) == 2", "assert f(int) == 1",
+                             "assert safe(lambda v: 1 / v) == 'caught'",
+                             "_seer_set_program_global('api', lambda v: v * 2)\nassert inject() == 10",
+                             "assert f(object()) == 1"])
+    r = run_tests(code, tests)
+    assert statuses(r) == ["pass", "pass", "pass", "pass", "error"], r.tests
+    assert "cannot be passed to the program" in r.tests[4].detail
 
 
-def test_arguments_are_copies() -> None:
-    # documented: a test relying on the program mutating its argument sees the original
-    code = "def f(xs):\n    xs.append(1)\n    return len(xs)\n"
-    r = run_tests(code, Tests("assert", ["xs = []\nassert f(xs) == 1\nassert xs == []"]))
-    assert r.passed
+def test_callbacks_outside_a_call_are_a_protocol_violation() -> None:
+    # a thread calls the tests' function back after the call returned, while the checker sleeps
+    code = ("import threading, time\nkeep = []\ndef f(g):\n    keep.append(g)\n    return 1\n"
+            "threading.Thread(target=lambda: (time.sleep(0.3), keep and keep[0](1))).start()\n")
+    tests = Tests("assert", ["assert f(lambda v: v) == 1\nimport time\ntime.sleep(0.6)", "assert f(len) == 1"])
+    r = run_tests(code, tests)
+    assert r.status == "error" and statuses(r)[1] == "error", r.tests
 
 
 def test_unsolicited_reports_are_a_protocol_violation() -> None:
@@ -125,11 +135,45 @@ def test_unsolicited_reports_are_a_protocol_violation() -> None:
     assert r.status == "error" and statuses(r) == ["error"]
 
 
-def test_tests_that_define_classes_run_in_process() -> None:
-    limits = Limits(1.0, 256, 1000)
-    assert prepare("", Tests("assert", [], prelude="class ListNode: pass"), limits).payload["mode"] == "in_process"
-    assert prepare("", Tests("assert", [], setup="class M: pass"), limits).payload["mode"] == "in_process"
-    assert prepare("", Tests("assert", [], prelude="import math"), limits).payload["mode"] == "checker"
+LISTNODE = ("class ListNode:\n    def __init__(self, val=0, next=None):\n        self.val, self.next = val, next\n"
+            "def build(xs):\n    head = None\n    for x in reversed(xs):\n        head = ListNode(x, head)\n"
+            "    return head\n"
+            "def values(node):\n    out = []\n    while node is not None:\n        out.append(node.val)\n"
+            "        node = node.next\n    return out\n")
+
+
+def test_objects_of_classes_the_tests_define_cross_by_value() -> None:
+    # LeetCode style: the tests build a linked list with their class, the program returns its own nodes
+    code = ("class ListNode:\n    def __init__(self, val=0, next=None):\n        self.val, self.next = val, next\n"
+            "    def __eq__(self, other):\n        return True\n"
+            "def reverse(head):\n    prev = None\n    while head:\n        head.next, prev, head = prev, head, head.next\n"
+            "    return prev\n"
+            "def cycle():\n    a = ListNode(1)\n    a.next = a\n    return a\n")
+    tests = Tests("assert", ["assert values(reverse(build([1, 2, 3]))) == [3, 2, 1]",
+                             "assert values(reverse(build(list(range(5000))))) == list(range(4999, -1, -1))",
+                             "c = cycle()\nassert c.next is c and c.val == 1",
+                             "assert reverse(build([1, 2])) == 42",  # the program's __eq__ never runs here
+                             "assert type(reverse(build([1]))) is ListNode"],
+                  prelude=LISTNODE)
+    assert statuses(run_tests(code, tests)) == ["pass", "pass", "pass", "fail", "pass"]
+
+
+def test_arguments_changed_in_place_come_back() -> None:
+    code = ("def rev(xs):\n    xs.reverse()\n"
+            "def unlink(head):\n    head.next = None\n"
+            "def same(xs):\n    return xs\n")
+    tests = Tests("assert", ["xs = [1, 2, 3]\nassert rev(xs) is None\nassert xs == [3, 2, 1]",
+                             "h = build([1, 2, 3])\nunlink(h)\nassert values(h) == [1]",
+                             "xs = [1]\nys = same(xs)\nassert ys == xs and ys is not xs"],
+                  prelude=LISTNODE)
+    assert statuses(run_tests(code, tests)) == ["pass", "pass", "pass"]
+
+
+def test_a_class_in_the_setup_does_not_weaken_the_checker() -> None:
+    code = "class Eq:\n    def __eq__(self, o):\n        return True\ndef f(x):\n    return Eq()\n"
+    tests = Tests("assert", ["assert f(2) == 4 and f(3) == 6"], setup="class Helper:\n    pass\n")
+    assert prepare("", tests, Limits(1.0, 256, 1000)).payload["value_classes"] == ["Helper"]
+    assert statuses(run_tests(code, tests)) == ["fail"]
 
 
 # --- per-case time limits --------------------------------------------------------------------

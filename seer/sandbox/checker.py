@@ -34,17 +34,24 @@ other non-``Exception`` exits end the case as an error (``ProgramExit``).
 
 Channel (a socket to the driver, which relays to the program's runner and times the case):
     checker --"Q <json request>"--> driver --> runner
-    runner --"<status> <json>"--> driver --> checker     status: V value, H [id, type] opaque
+    runner --"<status> <json>"--> driver --> checker     status: V value, W [value, arguments
+                                                         after the call], H [id, type] opaque
                                                          object, F callable global, M module, E
                                                          [exception type, message]
     checker --"D <pass|fail|error> <json detail>"--> driver (one per case, in order)
 Requests: ["g", name] look a global up; ["c", ref, args, kwargs] call; ["a", ref, attr] get an
-attribute; ["s", ref, attr, value] set one (ref: a global's name or an opaque object's id).
+attribute; ["s", ref, attr, value] set one (ref: a global's name or an opaque object's id); ["G",
+name, value] set a global of the program (``_seer_set_program_global``). While a request is with
+the program, it may call back a function the tests gave it: "K [k, args, kwargs]" comes instead of
+the reply, the checker runs the function on those (decoded) arguments and answers "A V <json>" /
+"A E [type, message]", then waits for the reply again.
 Builtins (Mbpp/533 passes ``int``) cross by name and are the program process's pristine builtin
-of that name. Other arguments that are neither data nor stand-ins (a lambda written by the tests;
-none in the bundled HumanEval/MBPP) cannot cross: the call raises ``TypeError`` here. Arguments are copies: a program that mutates an argument does not
-change the tests' value (no bundled HumanEval/MBPP test relies on that; see the module docs of
-``seer.sandbox``).
+of that name. A function of the tests (a lambda; LeetCode's ``guess``) crosses as a callback: the
+program gets a proxy whose calls run the function here. Instances of the classes the tests define (``value_classes``:
+LeetCode's ``ListNode``, ``TreeNode``, ``Node``, API objects such as ``MountainArray``) cross by
+value both ways, rebuilt as the receiver's class of that name without running any of its code.
+Arguments are copies; when the program changed them in place (LeetCode's in-place problems), the
+reply carries them as it left them ("W") and the tests' own arguments are updated to match.
 """
 import builtins
 import os
@@ -53,6 +60,7 @@ import sys
 import codec
 
 EQ_NAME = "_seer_assert_eq"  # must match seer.sandbox.payload.EQ_NAME
+SET_GLOBAL_NAME = "_seer_set_program_global"  # tests give the program an API (LeetCode's guess)
 _BUILTINS = builtins.__dict__
 
 
@@ -128,8 +136,7 @@ class Remote:
         object.__setattr__(self, "_what", what)
 
     def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        link = self._link
-        return link.ask(["c", self._ref, link.encode(list(args)), {k: link.encode(v) for k, v in kwargs.items()}])
+        return self._link.ask(["c", self._ref, list(args), kwargs], args)
 
     def __getattr__(self, attr: str):  # type: ignore[no-untyped-def]
         if attr.startswith("__"):  # protocols (__iter__, __len__, ...) are not forwarded
@@ -137,7 +144,7 @@ class Remote:
         return self._link.ask(["a", self._ref, attr])
 
     def __setattr__(self, attr: str, value) -> None:  # type: ignore[no-untyped-def]
-        self._link.ask(["s", self._ref, attr, self._link.encode(value)])
+        self._link.ask(["s", self._ref, attr, value])
 
     def __repr__(self) -> str:
         return f"<program {self._what}>"
@@ -146,30 +153,63 @@ class Remote:
 class _Link:
     """Requests to the program's process and the decoding of its replies."""
 
-    def __init__(self, chan: _Channel) -> None:
-        self.chan = chan
+    def __init__(self, chan: _Channel, by_value: list) -> None:
+        self.chan, self.by_value = chan, set(by_value)
+        self.ns: dict = {}
+        self.callbacks: list = []  # the tests' functions the program was given, by index
 
     def encode(self, v):  # type: ignore[no-untyped-def]
-        return codec.encode(v, self._ref_of)
+        return codec.encode_objects(v, self.by_value, self._ref_of)
 
-    @staticmethod
-    def _ref_of(v):  # type: ignore[no-untyped-def]
+    def cls_of(self, name: str) -> type:
+        c = dict.get(self.ns, name)  # never a lookup in the program
+        if name not in self.by_value or not isinstance(c, type):
+            raise ProtocolError(f"the program sent an object of class {name[:40]!r}")
+        return c
+
+    def _ref_of(self, v):  # type: ignore[no-untyped-def]
         if type(v) is Remote:
             return {"$ref": object.__getattribute__(v, "_ref")}
         name = getattr(v, "__name__", None)
         if type(name) is str and _BUILTINS.get(name) is v:  # e.g. Mbpp/533 passes `int`
             return {"$ref": "builtins." + name}
+        if callable(v):  # the program calls it back: it runs here, on data the program sends
+            self.callbacks.append(v)
+            return {"$ref": f"callback.{len(self.callbacks) - 1}"}
         raise TypeError(f"a {type(v).__name__} cannot be passed to the program (only data and program objects)")
 
-    def ask(self, request):  # type: ignore[no-untyped-def]
-        self.chan.send(b"Q " + codec.dumps(request).encode())
-        status, _, text = self.chan.recv().partition(b" ")
+    def call_back(self, text: bytes) -> bytes:
+        """Run a callback the program called ("K [k, args, kwargs]"); the answer line."""
         try:
-            data = codec.loads(text.decode("ascii"))
-        except (ValueError, UnicodeDecodeError, RecursionError) as e:
+            k, args, kwargs = codec.loads(text.decode("ascii"), None, None, self.cls_of)
+            value = self.callbacks[k](*args, **kwargs)
+            return b"A V " + codec.dumps(self.encode(value)).encode()
+        except (ProgramExit, ProtocolError):
+            raise
+        except BaseException as e:  # noqa: BLE001 -- raised in the program, as its builtin type
+            name = next(c.__name__ for c in type(e).__mro__ if _BUILTINS.get(c.__name__) is c)
+            return b"A E " + codec.dumps([name, str(e)]).encode()
+
+    def ask(self, request, args=()):  # type: ignore[no-untyped-def]
+        """Send ``request`` (plain values; stand-ins and the tests' objects are encoded here) and
+        return the decoded answer; ``args`` are updated in place if the program changed them."""
+        self.chan.send(b"Q " + codec.dumps(self.encode(request)).encode())
+        while True:
+            status, _, text = self.chan.recv().partition(b" ")
+            if status != b"K":
+                break
+            self.chan.send(self.call_back(text))
+        try:
+            data = codec.loads(text.decode("ascii"), None, None, self.cls_of)
+        except (ValueError, TypeError, UnicodeDecodeError, RecursionError) as e:
             raise ProtocolError(f"malformed reply from the program: {e}") from None
         if status == b"V":
             return data
+        if status == b"W" and type(data) is list and len(data) == 2 and type(data[1]) is list \
+                and len(data[1]) == len(args):
+            for old, new in zip(args, data[1]):
+                _update(old, new)
+            return data[0]
         if status in (b"H", b"F") and type(data) is list and len(data) == 2 and type(data[1]) is str:
             return Remote(self, data[0], data[1])
         if status == b"M" and type(data) is str:
@@ -180,6 +220,25 @@ class _Link:
         if status == b"E" and type(data) is list and len(data) == 2 and all(type(x) is str for x in data):
             raise _exception(*data)
         raise ProtocolError(f"unexpected reply {status[:10]!r} from the program")
+
+
+def _update(old, new) -> None:  # type: ignore[no-untyped-def]
+    """Make the tests' argument ``old`` look like the program left its copy (``new``)."""
+    t = type(old)
+    if t is not type(new):
+        return
+    if t is list:
+        old[:] = new
+    elif t is dict or t is set:
+        old.clear()
+        old.update(new)
+    elif t is tuple:
+        for o, n in zip(old, new):
+            _update(o, n)
+    elif t not in (int, float, str, bytes, complex, bool, frozenset, type(None)):  # a test's object
+        state = object.__getattribute__(old, "__dict__")
+        state.clear()
+        state.update(object.__getattribute__(new, "__dict__"))
 
 
 def _exception(name: str, msg: str) -> BaseException:
@@ -228,8 +287,10 @@ def run_cases(p: dict, start: int, fd: int) -> None:
             mismatch[:] = [a, b]
         return ok
 
-    ns = _Globals(_Link(chan), p["fn_name"])
+    link = _Link(chan, p["value_classes"])
+    ns = link.ns = _Globals(link, p["fn_name"])
     ns[EQ_NAME] = eq
+    ns[SET_GLOBAL_NAME] = lambda name, value: link.ask(["G", name, value])
     setup_failed = None
     try:
         if p["prelude"]:

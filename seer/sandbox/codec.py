@@ -33,7 +33,8 @@ from json import JSONDecoder
 from math import isnan
 from time import monotonic
 
-TAGS = ("$tuple", "$set", "$frozenset", "$bytes", "$complex", "$float", "$int", "$dict", "$decimal", "$ref")
+TAGS = ("$tuple", "$set", "$frozenset", "$bytes", "$complex", "$float", "$int", "$dict", "$decimal", "$ref",
+        "$graph", "$node")
 MAX_DEPTH = 100  # nesting of lists, tuples, dicts, sets in one value
 MAX_NODES = 1 << 22  # values (containers and atoms) in one value
 MAX_TEXT = 64 << 20  # characters of encoded text
@@ -47,6 +48,8 @@ def _builders(
     bool=bool, hex=hex, all=all, next=next, enumerate=enumerate, slice=slice, hash=hash,
     TypeError=TypeError, ValueError=ValueError, escape=_escape, isnan=isnan, Decimal=Decimal,
     decimal_str=Decimal.__str__, JSONDecoder=JSONDecoder, monotonic=monotonic,
+    name_of=type.__dict__["__name__"].__get__, attribute=object.__getattribute__,
+    new_object=object.__new__, AttributeError=AttributeError,
 ):  # type: ignore[no-untyped-def]
     # membership by id: `t in (int, ...)` would call a metaclass's __eq__
     exact = {id(t) for t in (int, float, str, bytes, complex, bool, type(None), list, tuple, dict, set, frozenset)}
@@ -76,6 +79,37 @@ def _builders(
 
     def _unsupported(v):  # type: ignore[no-untyped-def]
         raise TypeError(f"unsupported value type {type(v).__name__}")
+
+    def encode_objects(v, by_value, other=_unsupported):  # type: ignore[no-untyped-def]
+        """``encode``, where instances of the classes named in ``by_value`` cross by value:
+        ``{"$graph": [value, nodes]}``, ``nodes[k] = [class name, {attribute: value}]`` and each
+        such instance replaced by ``{"$node": k}`` (shared and cyclic references kept, any length
+        of linked structure at constant nesting)."""
+        nodes, queue, index = [], [], {}
+
+        def hook(o):  # type: ignore[no-untyped-def]
+            name = name_of(type(o))
+            if name in by_value:
+                k = index.get(id(o))
+                if k is None:
+                    try:
+                        d = attribute(o, "__dict__")
+                    except AttributeError:
+                        d = None
+                    if type(d) is not dict:
+                        return other(o)
+                    k = index[id(o)] = len(queue)
+                    queue.append((o, name, d))  # keeps o alive: its id stays its own
+                return {"$node": k}
+            return other(o)
+
+        top = _encode(v, hook)
+        i = 0
+        while i < len(queue):  # grows while attributes are encoded
+            _, name, d = queue[i]
+            nodes.append([name, {k: _encode(x, hook) for k, x in list(d.items()) if type(k) is str}])
+            i += 1
+        return {"$graph": [top, nodes]} if nodes else top
 
     def _encode(v, other):  # type: ignore[no-untyped-def]
         v = base(v)
@@ -158,7 +192,7 @@ def _builders(
 
     parser = JSONDecoder(object_pairs_hook=Pairs)
 
-    def loads(text, deadline=None, refs=None):  # type: ignore[no-untyped-def]
+    def loads(text, deadline=None, refs=None, classes=None):  # type: ignore[no-untyped-def]
         """Bounded decoding of tagged-JSON text that came from an untrusted program.
 
         Linear in the size of ``text``: the parser builds no dict (objects arrive as pairs), every
@@ -166,20 +200,24 @@ def _builders(
         before it is built or handed on, nesting is capped at ``MAX_DEPTH`` and the number of
         values at ``MAX_NODES``, and ``deadline`` (``time.monotonic()``) is checked as it goes.
         Raises ``ValueError`` (or ``RecursionError`` from the parser) on anything malformed.
+        ``refs(id)`` resolves ``$ref``; ``classes(name)`` gives the class a ``$graph`` node is
+        rebuilt as (``object.__new__`` and its ``__dict__``: no method of the class runs).
+        Without them those tags are refused.
         """
         if len(text) > MAX_TEXT:
             raise ValueError(f"value too large ({len(text)} bytes encoded)")
-        return _Decoder(deadline, refs).value(parser.decode(text), 0)
+        return _Decoder(deadline, refs, classes).value(parser.decode(text), 0)
 
     def decode(o, refs=None):  # type: ignore[no-untyped-def]
         """Python value of an in-memory tagged-JSON value (also accepts tuples and sets)."""
-        return _Decoder(None, refs).value(o, 0)
+        return _Decoder(None, refs, None).value(o, 0)
 
     class _Decoder:
-        __slots__ = ("deadline", "nodes", "refs")
+        __slots__ = ("classes", "deadline", "nodes", "objects", "refs")
 
-        def __init__(self, deadline, refs):  # type: ignore[no-untyped-def]
-            self.deadline, self.refs, self.nodes = deadline, refs, 0
+        def __init__(self, deadline, refs, classes):  # type: ignore[no-untyped-def]
+            self.deadline, self.refs, self.classes, self.nodes = deadline, refs, classes, 0
+            self.objects = None  # instances of the $graph being decoded
 
         def value(self, o, depth):  # type: ignore[no-untyped-def]
             self.nodes += 1
@@ -225,8 +263,14 @@ def _builders(
                 if self.refs is None or type(x) not in (int, str):
                     raise ValueError("unexpected $ref")
                 return self.refs(x)
+            if tag == "$node":
+                if self.objects is None or type(x) is not int or not 0 <= x < len(self.objects):
+                    raise ValueError("unexpected $node")
+                return self.objects[x]
             if type(x) is not list:
                 raise ValueError(f"{tag} needs a list")
+            if tag == "$graph":
+                return self.graph(x, d)
             if tag == "$tuple":
                 return tuple(self.sequence([self.value(y, d) for y in x]))
             if tag == "$set" or tag == "$frozenset":
@@ -242,6 +286,25 @@ def _builders(
                     raise ValueError("$dict needs [key, value] pairs")
                 pairs.append((self.value(kv[0], d), self.value(kv[1], d)))
             return self.mapping(pairs)
+
+        def graph(self, x, d):  # type: ignore[no-untyped-def]
+            if self.classes is None or self.objects is not None or d != 1:
+                raise ValueError("unexpected $graph")
+            if len(x) != 2 or type(x[1]) is not list:
+                raise ValueError("$graph needs [value, nodes]")
+            nodes = x[1]
+            self.nodes += len(nodes)
+            objects = []
+            for node in nodes:
+                if type(node) is not list or len(node) != 2 or type(node[0]) is not str or type(node[1]) is not Pairs:
+                    raise ValueError("$graph nodes are [class name, {attribute: value}]")
+                objects.append(new_object(self.classes(node[0])))
+            self.objects = objects
+            for obj, (_, attrs) in zip(objects, nodes):
+                state = attribute(obj, "__dict__")
+                for k, v in attrs:
+                    state[k] = self.value(v, d)
+            return self.value(x[0], d)
 
         def sequence(self, items):  # type: ignore[no-untyped-def]
             _check_collisions(items)
@@ -297,7 +360,7 @@ def _builders(
                     raise ValueError(f"more than {MAX_COLLISIONS} distinct values share one hash value "
                                      "(crafted collisions)")
 
-    return base, encode, dumps, decode, loads
+    return base, encode, encode_objects, dumps, decode, loads
 
 
-base, encode, dumps, decode, loads = _builders()
+base, encode, encode_objects, dumps, decode, loads = _builders()

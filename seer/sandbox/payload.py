@@ -5,14 +5,10 @@ code compiled here, test inputs, the per-case time limits and the run's budget. 
 of call and stdio tests never leave the parent; they are compared with the outputs the sandbox
 reports (``seer.sandbox.compare``).
 
-Assert tests run in the trusted checker (``mode`` "checker", see ``seer/sandbox/checker.py``),
-except when ``tests.prelude`` or ``tests.setup`` defines a class: then the tests share objects
-with the program that cannot cross between processes as data or opaque stand-ins (LeetCode's
-``ListNode``/``TreeNode`` harnesses, whose inputs are built from classes the program also uses,
-and its ``solution_module`` that injects a callback such as ``guess`` into the program), and
-they run in the program's process (``mode`` "in_process"). Decided from the tests alone, never
-from the program. In the bundled data that is 192 of the 1,405 LeetCode problems and nothing else
-(LeetCode design problems such as ``LRUCache`` run in the checker through stand-ins).
+Assert tests run in the trusted checker (see ``seer/sandbox/checker.py``). ``value_classes``
+names the classes the tests define (``tests.prelude``, ``tests.setup``): their instances cross
+between the checker and the program by value (LeetCode's ``ListNode``/``TreeNode`` inputs built by
+the tests and returned by the program), every other object of the program stays opaque.
 """
 from __future__ import annotations
 
@@ -94,8 +90,7 @@ def prepare(code: str, tests: Tests, limits: Limits) -> Prepared:
         "kind": tests.kind, "code": code, "prelude": tests.prelude, "setup": None,
         "fn_name": tests.fn_name, "class_name": tests.class_name, "timeout": float(limits.timeout),
         "time_limits": time_limits(tests), "value_cap": limits.value_cap, "out_caps": [],
-        "mode": "in_process" if tests.kind == "assert" and (_defines_class(tests.prelude, "prelude")
-                                                            or _defines_class(tests.setup, "setup")) else "checker",
+        "value_classes": _classes(tests.prelude, "prelude") + _classes(tests.setup, "setup"),
         "checker_limits": {"RLIMIT_AS": max(CHECKER_MEMORY_MB, limits.memory_mb) << 20,
                            "RLIMIT_CPU": math.ceil(limits.timeout) + 1},
         "sources": {"<solution>": code, "<prelude>": tests.prelude},
@@ -133,9 +128,10 @@ def serialize(payload: dict[str, Any]) -> bytes:
 
 
 @functools.lru_cache(maxsize=256)
-def _defines_class(src: str, field: str) -> bool:
+def _classes(src: str, field: str) -> list[str]:
+    """Names of the classes ``src`` defines at top level."""
     try:
-        return any(isinstance(n, ast.ClassDef) for n in ast.parse(src).body)
+        return [n.name for n in ast.parse(src).body if isinstance(n, ast.ClassDef)]
     except SyntaxError as e:
         raise TestsError(f"tests.{field} is not valid Python (line {e.lineno}): {e.msg}") from None
 
@@ -169,9 +165,8 @@ def _compile(src: str, filename: str, where: str) -> CodeType:
 
 
 class _EqAsserts(ast.NodeTransformer):
-    """``assert a == b`` -> ``assert _seer_assert_eq(a, b)``: in the checker, ``==`` that records
-    both sides for the failure message; in the "in_process" mode, the strict equality that
-    refuses objects whose ``__eq__`` the program wrote (other asserts are unchanged)."""
+    """``assert a == b`` -> ``assert _seer_assert_eq(a, b)``: the checker's ``==`` that records both
+    sides for the failure message (other asserts are unchanged)."""
 
     def visit_Assert(self, node: ast.Assert) -> ast.Assert:
         t = node.test
