@@ -112,6 +112,10 @@ TESTSETS: dict[str, Tests] = {
     "inprocess_compound": Tests("assert", ["assert f(2) == 4 and f(3) == 6"], setup=CLASS_SETUP),
     "inprocess_isclose": Tests("assert", ["assert math.isclose(f(2), 4.0)", "assert math.isclose(f(3), 6.0)"],
                                setup="import math\n" + CLASS_SETUP),
+    # LeetCode style: the prelude's class is shared by the program and the tests, values cross by value
+    "listnode": Tests("assert", ["assert to_list(f(2)) == [4]", "assert to_list(f(3)) == [6]"], prelude=CLASS_SETUP,
+                      setup="def to_list(n):\n    out = []\n    while n:\n        out.append(n.val)\n"
+                            "        n = n.next\n    return out\n"),
     "secret_file": _secret_call(SECRETS["file"]),
     "secret_socket": _secret_call(SECRETS["socket"]),
     "secret_net": _secret_call(SECRETS["net"]),
