@@ -19,7 +19,7 @@ one), the run ends in time, no secret shows in what comes back, no file it names
 shared or target directories, no SysV object with its key exists, and a memory bomb never holds
 more than the run may. Per mode: the controls pass before and after, the harness survives, and
 after it ends no marked process, no process of the sandbox user, no new SysV object, no key, no
-connection to a host server and no new file remain. A failing run's leftovers are swept away
+connection to a host server and no new file remain (leftovers get 40 s to go). A failing run's leftovers are swept away
 afterwards (``sweep``), after the checks have seen them.
 
 Mode "root" runs the worker (tests/adversarial/worker.py, one process for all programs) as root;
@@ -464,8 +464,9 @@ def settled(modes: dict[str, Mode], arena: Arena) -> dict[str, Any]:
                 if uid != 0 and n > max(arena.keys_before.get(uid, 0), 2)
                 and (modes["user"].dedicated or uid != modes["user"].uid)}
 
-    # the harness's last processes may still be exiting, and the kernel frees their keyrings lazily
-    deadline = time.monotonic() + 10
+    # the harness's last processes may still be exiting, and the kernel frees the keyrings of their
+    # user namespaces lazily (15-20 s on a loaded machine)
+    deadline = time.monotonic() + 40
     while (marked_processes() or users() or keys_grown()) and time.monotonic() < deadline:
         time.sleep(0.1)
     return {"marked": marked_processes(), "sysv": sysv_objects(), "keys": keys_grown(), "user": users()}
