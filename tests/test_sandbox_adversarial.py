@@ -19,8 +19,8 @@ one), the run ends in time, no secret shows in what comes back, no file it names
 shared or target directories, no SysV object with its key exists, and a memory bomb never holds
 more than the run may. Per mode: the controls pass before and after, the harness survives, and
 after it ends no marked process, no process of the sandbox user, no new SysV object, no key, no
-connection to a host server and no new file remain (leftovers get 40 s to go). A failing run's leftovers are swept away
-afterwards (``sweep``), after the checks have seen them.
+connection to a host server and no new file remain (stragglers get 40 s to go). A failing run's
+leftovers are swept away afterwards (``sweep``), after the checks have seen them.
 
 Mode "root" runs the worker (tests/adversarial/worker.py, one process for all programs) as root;
 mode "user" runs it as a throwaway user made by ``useradd -M -r`` (tests/adversarial/hostuser.py).
