@@ -127,25 +127,34 @@ def _grant_traversal(uid: int, paths: list[Path]) -> list[str]:
             if str(d) not in dirs and not os.stat(d).st_mode & 0o001:
                 dirs.append(str(d))
     with _acl_lock():
-        for d in dirs:
+        for k, d in enumerate(dirs):
             entries = _read_acl(d)
             entries = [e for e in entries if not (e[0] == _USER and e[2] == uid)] + [(_USER, 1, uid)]
-            _write_acl(d, entries)
+            try:
+                _write_acl(d, entries)
+            except OSError as e:
+                _revoke_unlocked(uid, dirs[:k])
+                raise RuntimeError(f"cannot let the test user traverse {d} ({e.strerror}: no POSIX ACLs "
+                                   "here?); make it traversable (chmod o+x) or move the venv") from e
     return dirs
 
 
 def _revoke_traversal(uid: int, dirs: list[str]) -> None:
     with _acl_lock():
-        for d in dirs:
-            entries = [e for e in _read_acl(d) if not (e[0] == _USER and e[2] == uid)]
-            if any(e[0] not in (_USER_OBJ, _GROUP_OBJ, _MASK, _OTHER) for e in entries):
-                _write_acl(d, entries)
-                continue
-            perm = {tag: p for tag, p, _ in entries}  # no named entries left: plain mode bits again
-            special = os.stat(d).st_mode & 0o7000
-            with contextlib.suppress(OSError):
-                os.removexattr(d, _ACL_XATTR)
-            os.chmod(d, special | perm[_USER_OBJ] << 6 | perm[_GROUP_OBJ] << 3 | perm[_OTHER])
+        _revoke_unlocked(uid, dirs)
+
+
+def _revoke_unlocked(uid: int, dirs: list[str]) -> None:
+    for d in dirs:
+        entries = [e for e in _read_acl(d) if not (e[0] == _USER and e[2] == uid)]
+        if any(e[0] not in (_USER_OBJ, _GROUP_OBJ, _MASK, _OTHER) for e in entries):
+            _write_acl(d, entries)
+            continue
+        perm = {tag: p for tag, p, _ in entries}  # no named entries left: plain mode bits again
+        special = os.stat(d).st_mode & 0o7000
+        with contextlib.suppress(OSError):
+            os.removexattr(d, _ACL_XATTR)
+        os.chmod(d, special | perm[_USER_OBJ] << 6 | perm[_GROUP_OBJ] << 3 | perm[_OTHER])
 
 
 @contextlib.contextmanager
