@@ -17,7 +17,8 @@ a marker (``PR_SET_NAME``) so a survivor is found wherever it is re-parented.
 For each program: the verdict is not "pass" (and is the expected status where the header gives
 one), the run ends in time, no secret shows in what comes back, no file it names is left in the
 shared or target directories, no SysV object with its key exists, and a memory bomb never holds
-more than the run may. Per mode: the controls pass before and after, the harness survives, and
+more than the run may. Per mode: the controls pass before and after, a control running next to
+each hostile program is not made to fail (only slowed down), the harness survives, and
 after it ends no marked process, no process of the sandbox user, no new SysV object, no key, no
 connection to a host server and no new file remain (stragglers get 40 s to go). A failing run's
 leftovers are swept away afterwards (``sweep``), after the checks have seen them.
