@@ -79,7 +79,7 @@ except OSError as e:
 PROC = _program("""
 me = os.getpid()
 pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
-obs["pids"], obs["ppid"], obs["uid"] = pids, os.getppid(), os.getuid()
+obs["pids"], obs["ppid"], obs["uid"], obs["self"] = pids, os.getppid(), os.getuid(), me
 readable = []
 for p in pids:
     if p == me:
@@ -261,6 +261,8 @@ def harness(args: dict[str, Any]) -> dict[str, Any]:
                 out += [f"{kind}:{line.split()[0]}" for line in f.readlines()[1:]]
         return out
 
+    if args.get("launcher_mode"):
+        launcher._launcher, launcher._owner_pid = launcher.Launcher(args["launcher_mode"]), os.getpid()
     watched = [home, Path(args["venv_site"])]
     before = {str(d): sorted(os.listdir(d)) for d in watched}
     ours = ("left-by-a-run", "seer-iso-probe", "fill")  # names the probes write
@@ -423,17 +425,19 @@ def _args() -> dict[str, Any]:
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="creating the unprivileged test user needs root")
 
 
-@pytest.fixture(scope="module", params=["root", "user"])
+@pytest.fixture(scope="module", params=["root", "user", "user-nested"])
 def report(request) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """root; a throwaway user (mode userns); the same, isolating programs from the driver as on
+    kernels without Landlock scoping (a nested user + pid namespace per runner)."""
     if os.geteuid() != 0 and request.param == "root":
         pytest.skip("mode root needs root")
-    as_user = request.param == "user" and os.geteuid() == 0
+    as_user = request.param != "root" and os.geteuid() == 0
     try:
         pwd.getpwuid(TEST_UID)
         pytest.fail(f"uid {TEST_UID} belongs to an account here; pick another TEST_UID")
     except KeyError:
         pass
-    return run_harness(as_user, _args())
+    return run_harness(as_user, {**_args(), "launcher_mode": "nested" if request.param == "user-nested" else ""})
 
 
 def test_mode(report: dict[str, Any]) -> None:
@@ -465,7 +469,9 @@ def test_the_harness_and_other_processes_are_out_of_reach(report: dict[str, Any]
     proc = report["proc"]
     assert proc["status"] == "pass", proc  # the driver survived every signal
     obs = proc["obs"]
-    assert obs["ppid"] == 1 and all(p < 50 for p in obs["pids"]), obs  # its own pid namespace
+    # its own pid namespace; in /proc it sees only itself (and what it started)
+    assert obs["ppid"] == 1 and all(p < 50 for p in obs["pids"]), obs
+    assert [p for p in obs["pids"] if p != obs["self"]] == [], obs
     assert obs["readable_of_others"] == [] and not obs["token_seen"] and not obs["ptrace_1"], obs
     status = dict(line.split(":\t") for line in obs["status"])
     assert status == {"CapEff": "0" * 16, "CapPrm": "0" * 16, "CapBnd": "0" * 16, "CapAmb": "0" * 16,

@@ -7,12 +7,15 @@ no_new_privs, applies the rlimits, and then, by mode (``seer/sandbox/isolation.p
 - "root": locks the securebits and empties the bounding set, drops to the run's leased uid (so
   the driver and the checkers, root, are out of its reach: no signal, no ptrace, no /proc files);
 - "userns": the runner has the driver's uid (only one uid can be mapped without privileges), so
-  the program moves out of the driver's sight: the runner makes a user namespace of its own with
-  new pid and mount namespaces; a small "init" process becomes pid 1 there, mounts a /proc that
-  shows only that namespace and forbids further user namespaces, and the program runs in its
-  child. The program can then name no process of the run but its own (no signal, no ptrace, no
-  /proc); the runner and the init only wait and pass the program's exit status on, and when the
-  program ends, everything it started ends with the namespace.
+  it is kept from the driver, the checkers and everything else outside it another way. With
+  Landlock's scoping (Linux 6.12+): a Landlock domain of its own, outside of which it may not
+  send signals, ptrace or read /proc files (the run's /proc is mounted with ``hidepid=2``, so it
+  does not even see those processes), nor connect to abstract unix sockets. On older kernels:
+  the runner makes a user namespace of its own with new pid and mount namespaces; a small "init"
+  process becomes pid 1 there, mounts a /proc that shows only that namespace and forbids further
+  user namespaces, and the program runs in its child; the runner and the init only wait and
+  pass the program's exit status on, and when the program ends, everything it started ends with
+  the namespace. (Mode "root" gets the Landlock domain too, where there is one.)
 
 Finally it drops every capability and installs a seccomp filter that refuses the system calls a
 program has no use for and that would reach past the run's namespaces or limits (memfds,
@@ -33,6 +36,9 @@ PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 RUN_UID = 1000  # uid of driver and program in their user namespaces (mode "userns")
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID = 0x00020000, 0x10000000, 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+# the Landlock system calls have these numbers on every architecture
+_SYS_LANDLOCK_CREATE_RULESET, _SYS_LANDLOCK_RESTRICT_SELF = 444, 446
+LANDLOCK_CREATE_RULESET_VERSION, LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET, LANDLOCK_SCOPE_SIGNAL = 1, 1, 2
 # NOROOT(+LOCKED): exec as uid 0 grants no capabilities; KEEP_CAPS_LOCKED; NO_CAP_AMBIENT_RAISE(+LOCKED)
 SECUREBITS = 0x01 | 0x02 | 0x20 | 0x40 | 0x80
 _libc = ctypes.CDLL(None, use_errno=True)  # ctypes is already loaded in the fork server
@@ -86,13 +92,36 @@ def enter(p: dict, report_w: int, stdio: tuple | None, path_fds: list, path_dirs
         os.setgroups([])
         os.setresgid(p["gid"], p["gid"], p["gid"])
         os.setresuid(p["uid"], p["uid"], p["uid"])
-    elif p["pidns"]:  # mode "userns"
+    elif p["pidns"] and not LANDLOCK_SCOPES:  # mode "userns" on kernels before 6.12
         _enter_own_pid_namespace()
         lock_capabilities()
+    if p["pidns"] and LANDLOCK_SCOPES:
+        _scope_with_landlock()
+    _prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # the program may see its own children in /proc
     drop_capabilities()
     install_seccomp()
     sys.dont_write_bytecode = True
     sys.argv[:] = ["main.py"]
+
+
+def _scope_with_landlock() -> None:
+    """A Landlock domain of the runner's own: it and its descendants may not signal, trace or
+    read /proc files of any process outside it, nor connect to abstract unix sockets made
+    outside it."""
+    attr = struct.pack("<QQQ", 0, 0, LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL)
+    fd = _libc.syscall(_SYS_LANDLOCK_CREATE_RULESET, attr, len(attr), 0)
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset")
+    try:
+        if _libc.syscall(_SYS_LANDLOCK_RESTRICT_SELF, fd, 0) != 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self")
+    finally:
+        os.close(fd)
+
+
+def _landlock_abi() -> int:
+    abi = _libc.syscall(_SYS_LANDLOCK_CREATE_RULESET, None, 0, LANDLOCK_CREATE_RULESET_VERSION)
+    return max(abi, 0)
 
 
 def _enter_own_pid_namespace() -> None:
@@ -105,8 +134,8 @@ def _enter_own_pid_namespace() -> None:
         _write(f"/proc/self/{name}", text)
     _prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     _relay_exit(os.fork(), init=False)  # the runner: out of the program's pid namespace
-    # pid 1 of the new namespace; its own /proc shows only this namespace
-    if _libc.mount(b"proc", b"/proc", b"proc", ctypes.c_ulong(MS_NOSUID | MS_NODEV | MS_NOEXEC), None) != 0:
+    # pid 1 of the new namespace; its own /proc shows only this namespace, and not itself
+    if _libc.mount(b"proc", b"/proc", b"proc", ctypes.c_ulong(MS_NOSUID | MS_NODEV | MS_NOEXEC), b"hidepid=2") != 0:
         raise OSError(ctypes.get_errno(), "mount /proc for the program")
     _write("/proc/sys/user/max_user_namespaces", "0")
     _relay_exit(os.fork(), init=True)  # the program must not be init: signals would not reach it
@@ -162,6 +191,9 @@ def drop_capabilities() -> None:
     data = bytes(24)  # effective, permitted, inheritable = 0 (two 32-bit words each)
     if _capset(header, data) != 0:
         raise OSError(ctypes.get_errno(), "capset failed")
+
+
+LANDLOCK_SCOPES = _landlock_abi() >= 6  # signal and abstract unix socket scoping (Linux 6.12)
 
 
 def seccomp_supported() -> bool:

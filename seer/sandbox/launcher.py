@@ -54,8 +54,9 @@ def configure(allow_weak: bool) -> None:
 
 class Launcher:
     def __init__(self, mode: str = "") -> None:
-        """``mode="weak"`` (or "none") forces the weak mode, for its tests; "" sets up the best
-        mode available, falling back to "weak" only after ``configure(allow_weak=True)``."""
+        """"" sets up the best mode available, falling back to "weak" only after
+        ``configure(allow_weak=True)``. For tests: ``mode="weak"`` (or "none") forces the weak
+        mode, "nested" the way mode "userns" isolates programs on kernels before Linux 6.12."""
         self._lock = threading.Lock()
         self._requested = "weak" if mode in ("weak", "none") else mode
         self._start()

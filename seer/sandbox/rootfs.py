@@ -53,7 +53,8 @@ def mount(src: str | None, target: str, fstype: str | None, flags: int, data: st
 
 
 def enter_minimal_root() -> None:
-    """Pivot the calling process (alone in its mount namespace) into the minimal root."""
+    """Pivot the calling process into the minimal root; it must be in a mount namespace of its
+    own whose mounts are private (nothing done here may reach the host's mounts)."""
     stdlib = [d for d in sys.path if os.path.isdir(d)]
     binaries = [os.path.realpath(sys.executable)] + [
         os.path.join(d, f) for d in stdlib for f in sorted(os.listdir(d)) if f.endswith(".so")]
@@ -61,7 +62,6 @@ def enter_minimal_root() -> None:
     sources += [p for p in ("/etc/ld.so.cache", *DEVICES) if os.path.exists(p)]
     base = next(d for d in ("/mnt", "/tmp", "/var/tmp", "/opt")
                 if os.path.isdir(d) and not any(_under(s, d) for s in sources))
-    mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing below reaches the host's mounts
     mount("tmpfs", base, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755")
     bound: list[str] = []
     for src in sources:

@@ -77,7 +77,10 @@ def _check(rc: int, what: str) -> None:
 def serve(sock_fd: int, mode: str = "") -> None:
     """Answer run requests on ``sock_fd`` until the parent goes away. ``mode`` "weak" forces the
     weak mode; "" sets up the strongest mode this machine allows and reports "unavailable: why"
-    when that is neither "root" nor "userns"."""
+    when that is neither "root" nor "userns"; "nested" does too, but keeps programs from the
+    driver as on kernels without Landlock scoping (for its tests)."""
+    if mode == "nested":
+        confine.LANDLOCK_SCOPES, mode = False, ""
     for name in PRELOAD:
         __import__(name)
     sock = socket.socket(fileno=sock_fd)
@@ -162,14 +165,18 @@ class NoUserNamespaces(OSError):
 def _enter_own_namespaces(mode: str) -> None:
     if mode == "userns":
         uid, gid = os.geteuid(), os.getegid()
-        if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0:
-            err = ctypes.get_errno()
-            raise NoUserNamespaces(err, f"unshare(CLONE_NEWUSER): {os.strerror(err)}")
-        _write("/proc/self/setgroups", "deny")
-        _write("/proc/self/uid_map", f"0 {uid} 1")
-        _write("/proc/self/gid_map", f"0 {gid} 1")
+        try:
+            _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare(CLONE_NEWUSER)")
+            _write("/proc/self/setgroups", "deny")
+            _write("/proc/self/uid_map", f"0 {uid} 1")
+            _write("/proc/self/gid_map", f"0 {gid} 1")
+            # a namespace without capabilities (e.g. AppArmor's restriction) fails here
+            rootfs.mount(None, "/", None, rootfs.MS_REC | rootfs.MS_PRIVATE)
+        except OSError as e:
+            raise NoUserNamespaces(e.errno, str(e)) from None
     else:
         _check(_libc.unshare(CLONE_NEWNS), "unshare(mount)")
+        rootfs.mount(None, "/", None, rootfs.MS_REC | rootfs.MS_PRIVATE)
     rootfs.enter_minimal_root()
 
 
@@ -224,7 +231,9 @@ def _enter_run(mode: str, uid: int, memory_mb: int) -> None:
     """Driver side, as pid 1 of the run's pid namespace: the run's own namespaces, mounts and
     limits (see the module docstring); in mode "root", ``uid`` is the run's leased uid."""
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
-    rootfs.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    # hidepid: a process sees in /proc only the processes it may ptrace, so not the driver,
+    # the checkers or (mode "root") anything of root
+    rootfs.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2")
     # one tmpfs of the run's memory size holds both /tmp (the cwd) and /dev/shm, so that without
     # a memory cgroup their files together stay within it; its own root ends up hidden
     owner = f",uid={uid},gid={uid}" if uid >= 0 else ""
@@ -255,7 +264,7 @@ def _enter_run(mode: str, uid: int, memory_mb: int) -> None:
         _write("/proc/self/setgroups", "deny")
         _write("/proc/self/uid_map", f"{RUN_UID} 0 1")
         _write("/proc/self/gid_map", f"{RUN_UID} 0 1")
-        _write("/proc/sys/user/max_user_namespaces", str(RUNNER_USERNS))
+        _write("/proc/sys/user/max_user_namespaces", "0" if confine.LANDLOCK_SCOPES else str(RUNNER_USERNS))
         confine.lock_capabilities()  # the driver needs none from here on
         confine.drop_capabilities()
     _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
