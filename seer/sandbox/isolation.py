@@ -22,9 +22,11 @@ per process, and ``capabilities().mode`` tells which:
     of the parent but their own pipes, and are out of the program's reach: in mode ``root`` they
     are root and the program runs under a leased unprivileged uid (60000+k, one per concurrent
     run in any process, ``flock``-ed); in mode ``userns`` only one uid exists (the caller's), so
-    the program runs in a user + pid + mount namespace of its own below the run's, with a /proc
-    that shows only its own processes (``confine.py``). Either way it cannot signal, trace or
-    read /proc files of the driver, a checker, the fork server or the harness.
+    the program gets a Landlock domain of its own that scopes signals and abstract unix sockets
+    (Linux 6.12+; on older kernels a user + pid + mount namespace of its own below the run's,
+    ``confine.py``). The run's /proc is mounted with ``hidepid=2``. Either way the program cannot
+    see, signal, trace or read /proc files of the driver, a checker, the fork server or the
+    harness (the fork server and the harness are not even in its pid namespace).
   * the program holds no capability (bounding set empty, securebits locked, no_new_privs),
     ``RLIMIT_NPROC`` counts only its run's processes, and a seccomp filter (x86_64) refuses
     memfd_create, the keyring calls, namespace creation, mount, ptrace, process_vm_*, io_uring,
