@@ -3,11 +3,12 @@
     python worker.py JOBS.json > RESULTS.json
 
 Started by tests/test_sandbox_adversarial.py once per mode (as root, or as a throwaway user), so
-one process runs every program of a mode. It is a child subreaper: a program that escapes the
-sandbox's process tree by double fork + setsid is re-parented here and listed in
-``descendants`` instead of vanishing into init (killed ones, zombies, are reaped here). Before the programs it runs a canary (a program
-that sleeps while named with the marker) and records whether a process with the marker was
-visible meanwhile, so the suite's "no marked process is left" check cannot pass vacuously.
+one process runs every program of a mode, two at a time. It is a child subreaper: a program that
+escapes the sandbox's process tree by double fork + setsid is re-parented here and listed in
+``descendants`` instead of vanishing into init (killed ones, zombies, are reaped here). Before the
+programs it runs a canary (a program that sleeps while named with the marker, ``PR_SET_NAME``)
+and records whether a process with the marker was visible meanwhile, so the suite's "no marked
+process is left" check cannot pass vacuously.
 """
 from __future__ import annotations
 
