@@ -71,10 +71,8 @@ def _builders(
                 return conv(v)
         return v
 
-    def encode(v, other=None):  # type: ignore[no-untyped-def]
-        """Tagged-JSON form of ``v``; ``other(v)`` encodes what is not builtin data (else TypeError)."""
-        if other is not None:
-            return _encode(v, other)
+    def encode(v):  # type: ignore[no-untyped-def]
+        """Tagged-JSON form of ``v`` (``TypeError`` for what is not builtin data)."""
         return _encode(v, _unsupported)
 
     def _unsupported(v):  # type: ignore[no-untyped-def]
@@ -360,7 +358,7 @@ def _builders(
                     raise ValueError(f"more than {MAX_COLLISIONS} distinct values share one hash value "
                                      "(crafted collisions)")
 
-    return base, encode, encode_objects, dumps, decode, loads
+    return encode, encode_objects, dumps, decode, loads
 
 
-base, encode, encode_objects, dumps, decode, loads = _builders()
+encode, encode_objects, dumps, decode, loads = _builders()
