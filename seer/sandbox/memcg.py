@@ -108,7 +108,7 @@ def _find_parent() -> tuple[int, str]:
     for _, controllers, path in lines:
         if "memory" in controllers.split(","):
             d = V1_MOUNT + path
-            if _writable_dir(d, "memory.limit_in_bytes"):
+            if _writable_dir(d, ""):  # a delegated directory: our children's files are ours
                 return os.open(d, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC), "memory.limit_in_bytes"
     for hier, controllers, path in lines:
         if hier != "0" or controllers != "":
@@ -129,4 +129,5 @@ def _find_parent() -> tuple[int, str]:
 
 
 def _writable_dir(d: str, probe: str) -> bool:
-    return os.access(d, os.W_OK | os.X_OK) and os.access(os.path.join(d, probe), os.W_OK)
+    """``d`` takes new children and (``probe``: a file in it) ``probe`` is writable."""
+    return os.access(d, os.W_OK | os.X_OK) and (not probe or os.access(os.path.join(d, probe), os.W_OK))
