@@ -254,6 +254,8 @@ class Driver:
                 return
 
     def end_pair(self, r: _Runner, relay: "_Relay") -> None:
+        if self.p["pidns"] and os.getpid() == 1:
+            relay.cpid = None  # kill_all kills and reaps it with the rest, at once
         relay.close()
         self.kill_all(r)
 
