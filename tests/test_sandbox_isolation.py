@@ -336,11 +336,14 @@ def _expose(paths: list[str]) -> None:
             os.rmdir(hold)
 
 
-def _as_user(uid: int, paths: list[str], block_userns: bool):  # type: ignore[no-untyped-def]
+def _as_user(uid: int, paths: list[str], block_userns: bool, cgroup: str):  # type: ignore[no-untyped-def]
     """preexec_fn: a private mount namespace exposing ``paths``, then uid ``uid`` (no groups).
     ``block_userns``: also a user namespace (mapped by the parent thread) that forbids nested
-    ones, so the sandbox meets a machine without unprivileged user namespaces."""
+    ones, so the sandbox meets a machine without unprivileged user namespaces. ``cgroup``: a
+    memory cgroup delegated to ``uid`` to move into."""
     def pre() -> None:
+        if cgroup:
+            Path(cgroup, "cgroup.procs").write_text("0")
         if block_userns:
             if _libc.unshare(CLONE_NEWUSER) != 0:
                 raise OSError(ctypes.get_errno(), "unshare(user)")
@@ -361,7 +364,7 @@ _SYNC: tuple[int, int, int, int] = (-1, -1, -1, -1)
 
 
 def run_harness(as_user: bool, args: dict[str, Any], allow_weak: bool = False,
-                block_userns: bool = False) -> dict[str, Any]:
+                block_userns: bool = False, delegate_cgroup: bool = False) -> dict[str, Any]:
     global _SYNC
     home = tempfile.mkdtemp(prefix="seer-iso-home-")
     uid = TEST_UID if as_user else os.getuid()
@@ -371,6 +374,7 @@ def run_harness(as_user: bool, args: dict[str, Any], allow_weak: bool = False,
     env = {"PATH": "/usr/bin:/bin", "HOME": home, "PYTHONPATH": str(REPO), "SEER_ISO_SECRET": args["token"]}
     cmd = [sys.executable, __file__, "probe", json.dumps(args)]
     mapper = None
+    cgroup = _delegated_cgroup(uid) if delegate_cgroup else ""
     try:
         if not as_user:
             proc = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=600)
@@ -383,9 +387,11 @@ def run_harness(as_user: bool, args: dict[str, Any], allow_weak: bool = False,
                 mapper = threading.Thread(target=_map_child, args=(uid, a, d), daemon=True)
                 mapper.start()
             proc = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=600,
-                                  preexec_fn=_as_user(uid, paths, block_userns))
+                                  preexec_fn=_as_user(uid, paths, block_userns, cgroup))
     finally:
         shutil.rmtree(home, ignore_errors=True)
+        if cgroup:
+            _remove_cgroup(cgroup)
         for fd in _SYNC:
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -395,6 +401,31 @@ def run_harness(as_user: bool, args: dict[str, Any], allow_weak: bool = False,
     report = json.loads(lines[-1][7:])
     report["log"] = proc.stderr
     return report
+
+
+def _delegated_cgroup(uid: int) -> str:
+    """A child of our cgroup v1 memory cgroup that ``uid`` may create cgroups in and join (how a
+    machine delegates a memory cgroup to a user), or skip when there is no writable one."""
+    with open("/proc/self/cgroup") as f:
+        path = next((line.rstrip().split(":", 2)[2] for line in f if ":memory:" in line), None)
+    base = f"/sys/fs/cgroup/memory{path}" if path is not None else ""
+    if not base or not os.access(base, os.W_OK):
+        pytest.skip("no writable cgroup v1 memory hierarchy to delegate")
+    d = os.path.join(base, f"seer-iso-{secrets.token_hex(4)}")
+    os.mkdir(d)
+    for name in ("", "cgroup.procs", "tasks"):
+        os.chown(os.path.join(d, name), uid, uid)
+    return d
+
+
+def _remove_cgroup(d: str) -> None:
+    for _ in range(100):  # the harness's last processes may still be exiting
+        try:
+            os.rmdir(d)
+            return
+        except OSError:
+            threading.Event().wait(0.05)
+    raise AssertionError(f"{d} still in use")
 
 
 def _map_child(uid: int, from_child: int, to_child: int) -> None:
@@ -425,10 +456,11 @@ def _args() -> dict[str, Any]:
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="creating the unprivileged test user needs root")
 
 
-@pytest.fixture(scope="module", params=["root", "user", "user-nested"])
+@pytest.fixture(scope="module", params=["root", "user", "user-nested", "user-memcg"])
 def report(request) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """root; a throwaway user (mode userns); the same, isolating programs from the driver as on
-    kernels without Landlock scoping (a nested user + pid namespace per runner)."""
+    kernels without Landlock scoping (a nested user + pid namespace per runner); the same user
+    with a memory cgroup delegated to it (per-run memory cgroups in mode userns)."""
     if os.geteuid() != 0 and request.param == "root":
         pytest.skip("mode root needs root")
     as_user = request.param != "root" and os.geteuid() == 0
@@ -437,11 +469,16 @@ def report(request) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         pytest.fail(f"uid {TEST_UID} belongs to an account here; pick another TEST_UID")
     except KeyError:
         pass
-    return run_harness(as_user, {**_args(), "launcher_mode": "nested" if request.param == "user-nested" else ""})
+    if request.param == "user-memcg" and not as_user:
+        pytest.skip("delegating a memory cgroup needs root")
+    return run_harness(as_user, {**_args(), "launcher_mode": "nested" if request.param == "user-nested" else ""},
+                       delegate_cgroup=request.param == "user-memcg")
 
 
-def test_mode(report: dict[str, Any]) -> None:
+def test_mode(report: dict[str, Any], request) -> None:  # type: ignore[no-untyped-def]
     assert report["mode"] == ("root" if report["uid"] == 0 else "userns"), report["log"][-2000:]
+    delegated = "memcg" in request.node.callspec.params["report"]
+    assert report["memory_cgroup"] == (report["uid"] == 0 or delegated), report
 
 
 def test_only_the_interpreter_and_its_stdlib_are_visible(report: dict[str, Any]) -> None:
