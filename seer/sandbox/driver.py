@@ -109,7 +109,7 @@ class _Runner:
 
     def __init__(self, pid: int, pidfd: int, rd: int, key: bytes) -> None:
         self.pid, self.pidfd, self.rd, self.key = pid, pidfd, rd, key
-        self.loaded = False  # program + setup ran; tests may follow
+        self.loaded = False  # the program loaded; tests may follow
         self.finished = False  # nothing more may be reported (load failed / stdio test done)
         self.report = None  # stdio: (status, json) of the test
         self.status = None  # wait status once reaped
@@ -121,7 +121,7 @@ class Driver:
         self.p = p
         self.out = out_fd
         self.kind = p["kind"]
-        self.checked = self.kind == "assert"
+        self.checked = self.kind == "assert"  # tests run in a checker, the runner serves calls
         self.n = len(p["cases"])
         self.next = 0  # first test without a reported outcome
         self.limits = p["time_limits"]  # seconds per case, or empty: one budget for all
@@ -322,9 +322,6 @@ class Driver:
             except OSError:
                 pass
         return _Runner(pid, os.pidfd_open(pid), rd, key)
-
-    def runner_alive(self, r: _Runner) -> bool:
-        return not select.select([r.pidfd], [], [], 0)[0]
 
     def supervise(self, r: _Runner, until_loaded: bool = False) -> str:
         """Forward r's reports until it exits ("exited"), has loaded the program ("loaded", with
