@@ -17,11 +17,13 @@ a marker (``PR_SET_NAME``) so a survivor is found wherever it is re-parented.
 For each program: the verdict is not "pass" (and is the expected status where the header gives
 one), the run ends in time, no secret shows in what comes back, no file it names is left in the
 shared or target directories, no SysV object with its key exists, and a memory bomb never holds
-more than the run may. Per mode: the controls pass before and after, a control running next to
-each hostile program is not made to fail (only slowed down), the harness survives, and
-after it ends no marked process, no process of the sandbox user, no new SysV object, no key, no
-connection to a host server and no new file remain (stragglers get 40 s to go). A failing run's
-leftovers are swept away afterwards (``sweep``), after the checks have seen them.
+more than the run may (with a memory cgroup: memory_mb plus the driver's share for the whole run;
+without one: memory_mb per process and for the run's tmpfs). Per mode: the controls pass before
+and after, a control running next to each hostile program is not made to fail (only slowed
+down), the harness survives, and after it ends no marked process, no process of the sandbox
+user, no new SysV object, no key, no connection to a host server and no new file remain
+(stragglers get 40 s to go). A failing run's leftovers are swept away afterwards (``sweep``),
+after the checks have seen them.
 
 Mode "root" runs the worker (tests/adversarial/worker.py, one process for all programs) as root;
 mode "user" runs it as a throwaway user made by ``useradd -M -r`` (tests/adversarial/hostuser.py).
@@ -537,7 +539,10 @@ def test_hostile(modes: dict[str, Mode], arena: Arena, mode: str, name: str) -> 
     held: dict[str, int] = {}  # memory bombs report what they hold, per process
     for pid, mb in re.findall(r"^HELD (\d+) (\d+)$", r["stdout"], re.MULTILINE):
         held[pid] = max(held.get(pid, 0), int(mb))
-    assert sum(held.values()) < RUN_MEMORY_MB, (f"held {held} MB, over {RUN_MEMORY_MB} MB a run may hold", *what)
+    if ran(modes, mode).result()["memory_cgroup"]:  # the whole run is bounded
+        assert sum(held.values()) < RUN_MEMORY_MB, (f"held {held} MB, over {RUN_MEMORY_MB} MB a run may hold", *what)
+    else:  # what is left without one (see seer/sandbox/isolation.py): each process, and the tmpfs
+        assert max(held.values(), default=0) < MEMORY_MB, (f"held {held} MB, over memory_mb in one process", *what)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from seer.data.schemas import Tests
-from seer.sandbox import SandboxError, run_tests
+from seer.sandbox import SandboxError, capabilities, run_tests
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -85,7 +85,9 @@ def main() -> None:
     jobs = json.loads(Path(sys.argv[1]).read_text())
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     timeout, memory_mb = jobs["timeout"], jobs["memory_mb"]
-    out: dict[str, Any] = {"uid": os.getuid(), "canary_seen": canary(jobs["marker"], timeout, memory_mb),
+    caps = capabilities()
+    out: dict[str, Any] = {"uid": os.getuid(), "mode": caps.mode, "memory_cgroup": caps.memory_cgroup,
+                           "canary_seen": canary(jobs["marker"], timeout, memory_mb),
                            "results": {}, "controls_after": {}}
     with ThreadPoolExecutor(jobs["workers"]) as ex:
         for phase in jobs["phases"]:  # a phase starts when the previous one has ended
