@@ -32,6 +32,10 @@ An exception raised by the program in a call is raised here as the builtin excep
 derives from (``class E(ValueError)`` -> ``ValueError``), with its message; ``SystemExit`` and
 other non-``Exception`` exits end the case as an error (``ProgramExit``).
 
+Replies are decoded by ``codec.loads`` (linear time, size / nesting / hash-collision caps); the
+driver kills the checker at the running case's deadline, which bounds the rest (test code that
+spends long on a value the program returned makes that case a timeout, never a pass).
+
 Channel (a socket to the driver, which relays to the program's runner and times the case):
     checker --"Q <json request>"--> driver --> runner
     runner --"<status> <json>"--> driver --> checker     status: V value, W [value, arguments
