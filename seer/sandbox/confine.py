@@ -44,8 +44,9 @@ SECUREBITS = 0x01 | 0x02 | 0x20 | 0x40 | 0x80
 _libc = ctypes.CDLL(None, use_errno=True)  # ctypes is already loaded in the fork server
 _prctl, _capset = _libc.prctl, _libc.capset  # resolved once, in the fork server
 
-# --- seccomp: refused system calls (x86_64; see the module docstring) -----------------------
-_AUDIT_ARCH = {"x86_64": 0xC000003E}
+# --- seccomp: refused system calls (x86_64, aarch64; see the module docstring) --------------
+# (numbers from the kernel's unistd headers; aarch64 uses the generic table, untested here)
+_AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 _DENY = {"x86_64": {
     319: "memfd_create", 447: "memfd_secret", 248: "add_key", 249: "request_key", 250: "keyctl",
     425: "io_uring_setup", 426: "io_uring_enter", 427: "io_uring_register", 323: "userfaultfd",
@@ -55,8 +56,17 @@ _DENY = {"x86_64": {
     432: "fsmount", 433: "fspick", 442: "mount_setattr", 246: "kexec_load", 320: "kexec_file_load",
     175: "init_module", 313: "finit_module", 176: "delete_module", 167: "swapon", 168: "swapoff",
     169: "reboot", 163: "acct", 179: "quotactl", 303: "name_to_handle_at", 304: "open_by_handle_at",
+}, "aarch64": {
+    279: "memfd_create", 447: "memfd_secret", 217: "add_key", 218: "request_key", 219: "keyctl",
+    425: "io_uring_setup", 426: "io_uring_enter", 427: "io_uring_register", 282: "userfaultfd",
+    280: "bpf", 241: "perf_event_open", 117: "ptrace", 270: "process_vm_readv",
+    271: "process_vm_writev", 97: "unshare", 268: "setns", 40: "mount", 39: "umount2",
+    41: "pivot_root", 428: "open_tree", 429: "move_mount", 430: "fsopen", 431: "fsconfig",
+    432: "fsmount", 433: "fspick", 442: "mount_setattr", 104: "kexec_load", 294: "kexec_file_load",
+    105: "init_module", 273: "finit_module", 106: "delete_module", 224: "swapon", 225: "swapoff",
+    142: "reboot", 89: "acct", 60: "quotactl", 264: "name_to_handle_at", 265: "open_by_handle_at",
 }}
-_CLONE, _CLONE3 = {"x86_64": 56}, {"x86_64": 435}
+_CLONE, _CLONE3 = {"x86_64": 56, "aarch64": 220}, {"x86_64": 435, "aarch64": 435}
 # CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET | NEWTIME
 _CLONE_NS_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000 | 0x80
 _X32_BIT = 0x40000000

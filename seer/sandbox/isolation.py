@@ -28,7 +28,7 @@ per process, and ``capabilities().mode`` tells which:
     see, signal, trace or read /proc files of the driver, a checker, the fork server or the
     harness (the fork server and the harness are not even in its pid namespace).
   * the program holds no capability (bounding set empty, securebits locked, no_new_privs),
-    ``RLIMIT_NPROC`` counts only its run's processes, and a seccomp filter (x86_64) refuses
+    ``RLIMIT_NPROC`` counts only its run's processes, and a seccomp filter (x86_64, aarch64) refuses
     memfd_create, the keyring calls, namespace creation, mount, ptrace, process_vm_*, io_uring,
     bpf, perf_event_open, userfaultfd and a few privileged calls (``confine._DENY``).
   * memory: with a memory cgroup (root, or a delegated cgroup v2 subtree; ``memcg.py``) each run
@@ -47,10 +47,12 @@ per process, and ``capabilities().mode`` tells which:
   a temporary directory.
 
 Out of scope in modes ``root`` and ``userns``: the kernel's own attack surface (what the seccomp
-filter allows; on other architectures than x86_64 no filter is installed, so memfds and keyrings
-of the program's uid are then not refused); covert channels between concurrent runs through
-shared kernel state (timing, CPU load, file locks on the read-only root); reading public
-information about the machine (/proc/cpuinfo, the kernel version, library versions).
+filter allows); on architectures other than x86_64 and aarch64 no filter is installed, so memfds
+are not refused and the keyrings of the program's uid are reachable (mode ``root``: the leased
+uid's, shared with later runs under that uid; mode ``userns``: the caller's own keys); covert
+channels between concurrent runs through shared kernel state (timing, CPU load, file locks on
+the read-only root); reading public information about the machine (/proc/cpuinfo, the kernel
+version, library versions).
 """
 from __future__ import annotations
 
