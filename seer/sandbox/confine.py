@@ -30,7 +30,7 @@ import signal
 import struct
 import sys
 
-REPORT_FD = 3  # runner -> driver reports; the re-opened sys.path directories follow it
+REPORT_FD = 3  # runner -> driver reports
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_SECUREBITS = 1, 4, 24, 28
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 RUN_UID = 1000  # uid of driver and program in their user namespaces (mode "userns")
@@ -73,18 +73,15 @@ _X32_BIT = 0x40000000
 _RET_ALLOW, _RET_KILL, _RET_ERRNO = 0x7FFF0000, 0x80000000, 0x00050000
 
 
-def enter(p: dict, report_w: int, stdio: tuple | None, path_fds: list, path_dirs: list) -> None:
+def enter(p: dict, report_w: int, stdio: tuple | None) -> None:
     """Confine the calling runner (see the module docstring); raises OSError if any step fails.
     In mode "userns" it returns in a new process (the program's); the caller's own process never
     returns from here."""
     if stdio is not None:
         os.dup2(stdio[0], 0)
         os.dup2(stdio[1], 1)
-    keep = [report_w] + path_fds
-    high = [os.dup2(fd, 200 + k) for k, fd in enumerate(keep)]  # out of the way of the targets
-    for k, fd in enumerate(high):
-        os.dup2(fd, REPORT_FD + k)
-    os.closerange(REPORT_FD + len(keep), resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+    os.dup2(os.dup2(report_w, 200), REPORT_FD)  # via 200: report_w may be 0 or 1 (the targets)
+    os.closerange(REPORT_FD + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
     if not p["pidns"]:  # no namespace to take everything down with the driver
         os.setpgid(0, 0)
         _prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)

@@ -128,10 +128,6 @@ class Driver:
         self.deadline = time.monotonic() + p["timeout"]
         self.case_start = None  # when test self.next started (None: not started)
         self.max_line = p["value_cap"] + 4096
-        # the dropped uid may not be able to traverse to the stdlib (e.g. it lives under /root):
-        # runners import through these directory fds instead, via /proc/self/fd/N
-        self.path_dirs = [d for d in sys.path if os.path.isdir(d)] if p["uid"] >= 0 else []
-        self.path_fds = [os.open(d, os.O_PATH | os.O_DIRECTORY) for d in self.path_dirs]
 
     # --- messages to the parent -------------------------------------------------------------
     def send(self, line: bytes) -> None:
@@ -309,7 +305,7 @@ class Driver:
             exit_, kill_, getpid_ = os._exit, os.kill, os.getpid
             try:
                 os.close(rd)
-                confine.enter(self.p, wr, stdio, self.path_fds, self.path_dirs)
+                confine.enter(self.p, wr, stdio)
                 _run(self.p, start, key)
             finally:
                 while True:  # never return into the driver

@@ -89,7 +89,7 @@ class _Session:
         except BlockingIOError:
             sent = 0
         try:
-            pidfd = launcher.get().spawn(uid, cwd, theirs)
+            pidfd = launcher.get().spawn(uid, cwd, theirs, memory_mb=self.limits.memory_mb)
         except Exception:
             for fd in mine:
                 os.close(fd)

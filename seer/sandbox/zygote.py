@@ -195,7 +195,7 @@ def _probe(mode: str) -> None:
                     w = os.dup2(w, confine.REPORT_FD)
                     _enter_run(mode, 65534 if mode == "root" else -1, 16)
                     confine.enter({"pidns": True, "limits": {}, "uid": 65534 if mode == "root" else -1,
-                                   "gid": 65534}, w, None, [], [])
+                                   "gid": 65534}, w, None)
                     if confine.seccomp_supported():
                         try:
                             os.memfd_create("probe")
