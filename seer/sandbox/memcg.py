@@ -53,21 +53,27 @@ class RunCgroups:
     def available(self) -> bool:
         return self.dir_fd >= 0
 
-    def create(self, limit_bytes: int) -> str:
+    def create(self) -> str:
+        """A new run cgroup, not limited yet (``limit``)."""
         self.n += 1
         name = f"{self.prefix}{self.n}"
         os.mkdir(name, dir_fd=self.dir_fd)
+        return name
+
+    def limit(self, name: str, limit_bytes: int) -> None:
+        """Limit ``name`` (memory, and memory + swap: swap must not extend the limit)."""
         _write(f"{name}/{self.limit_file}", str(limit_bytes), self.dir_fd)
         swap = ("memory.memsw.limit_in_bytes", str(limit_bytes)) if self.limit_file == "memory.limit_in_bytes" \
             else ("memory.swap.max", "0")
-        try:  # swap must not extend the limit either
+        try:
             _write(f"{name}/{swap[0]}", swap[1], self.dir_fd)
         except OSError:
             pass  # no swap accounting on this kernel
-        return name
 
     def join(self, name: str) -> None:
-        """Move the calling process (the run's session leader, before it forks) into ``name``."""
+        """Move the calling process (the run's session leader, before it forks) into ``name``.
+        Slow on cgroup v1 (about 10 ms: the kernel waits for an RCU grace period), so the fork
+        server has its leaders join ahead of the requests (``zygote.SPARES``)."""
         _write(f"{name}/cgroup.procs", "0", self.dir_fd)
 
     def remove_later(self, pidfd: int, name: str) -> None:

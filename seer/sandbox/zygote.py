@@ -49,6 +49,7 @@ TRUSTED_MB = 64  # the driver's own share of a run's memory cgroup
 DEFAULT_MEMORY_MB = 1024  # a request without memory_mb (SandboxConfig.memory_mb's default)
 TMPFS_INODES = 4096
 RUN_UID = confine.RUN_UID
+SPARES = 2  # session leaders forked (and in their memory cgroups) ahead of requests
 RUNNER_USERNS = 16  # user namespaces a run may hold at once (one per runner, freed lazily)
 # imported before forking so programs find them loaded (each run gets its own copy-on-write copy)
 PRELOAD = ("typing", "re", "collections", "math", "itertools", "functools", "heapq", "bisect",
@@ -108,45 +109,103 @@ def serve(sock_fd: int, mode: str = "") -> None:
             _drain(cgroups)
 
 
+class _Spare:
+    """A session leader forked ahead of a request, in its memory cgroup already (joining one is
+    the slowest step of a run's set-up on cgroup v1), waiting on ``chan`` for the request."""
+
+    def __init__(self, pid: int, pidfd: int, chan: socket.socket, cg: str) -> None:
+        self.pid, self.pidfd, self.chan, self.cg = pid, pidfd, chan, cg
+
+
 def _serve_loop(sock: socket.socket, mode: str, cgroups: "memcg.RunCgroups | None") -> None:
-    while True:
-        try:
-            msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 8)
-        except ConnectionError:
-            return
-        if not msg:
-            return  # the parent is gone
-        req = marshal.loads(msg)
-        cg = ""
-        try:
-            if cgroups is not None:
-                cgroups.reap()
-                if cgroups.available:
-                    cg = cgroups.create((_memory_mb(req) + TRUSTED_MB) << 20)
-            pid = os.fork()
-        except OSError as e:
-            for fd in fds:
-                os.close(fd)
-            socket.send_fds(sock, [f"fork failed: {e}".encode()], [])
-            continue
-        if pid == 0:
+    spares: list = []
+    try:
+        while True:
+            while len(spares) < SPARES:  # between requests: off the runs' critical path
+                try:
+                    spares.append(_fork_spare(sock, mode, cgroups, spares))
+                except OSError:
+                    break  # out of processes or cgroups for now: made on demand
             try:
-                sock.close()  # a program must never reach the fork server
-                _leader(mode, req, fds, cgroups if cg else None, cg)
-            finally:
-                os._exit(70)
-        for fd in fds:
+                msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 8)
+            except ConnectionError:
+                return
+            if not msg:
+                return  # the parent is gone
+            _handle(sock, mode, cgroups, spares, msg, fds)
+    finally:
+        for spare in spares:  # each ends on EOF
+            spare.chan.close()
+            _retire(cgroups, spare)
+
+
+def _handle(sock: socket.socket, mode: str, cgroups: "memcg.RunCgroups | None", spares: list,
+            msg: bytes, fds: list) -> None:
+    req = marshal.loads(msg)
+    spare = None
+    try:
+        if cgroups is not None:
+            cgroups.reap()
+        spare = spares.pop(0) if spares else _fork_spare(sock, mode, cgroups, spares)
+        if spare.cg:
+            cgroups.limit(spare.cg, (_memory_mb(req) + TRUSTED_MB) << 20)
+        socket.send_fds(spare.chan, [msg], fds)
+        reply = (b"ok", [spare.pidfd])
+    except OSError as e:  # fork, cgroup or a spare that died
+        reply = (f"fork failed: {e}".encode(), [])
+    finally:
+        for fd in fds:  # only the driver holds the run's pipes: EOF means it is gone
             os.close(fd)
-        try:
-            pidfd = os.pidfd_open(pid)
-        except ProcessLookupError:  # already gone (and reaped)
-            socket.send_fds(sock, [b"gone"], [])
-            continue
-        socket.send_fds(sock, [b"ok"], [pidfd])
+    socket.send_fds(sock, [reply[0]], reply[1])
+    if spare is not None:
+        spare.chan.close()
+        _retire(cgroups, spare)
+
+
+def _retire(cgroups: "memcg.RunCgroups | None", spare: _Spare) -> None:
+    """The fork server is done with ``spare``: its cgroup goes once it has exited."""
+    if spare.cg:
+        cgroups.remove_later(spare.pidfd, spare.cg)
+    else:
+        os.close(spare.pidfd)
+
+
+def _fork_spare(sock: socket.socket, mode: str, cgroups: "memcg.RunCgroups | None",
+                spares: list) -> _Spare:
+    cg = cgroups.create() if cgroups is not None and cgroups.available else ""
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        pid = os.fork()
+    except OSError:
+        mine.close()
+        theirs.close()
         if cg:
-            cgroups.remove_later(pidfd, cg)
-        else:
-            os.close(pidfd)
+            os.rmdir(cg, dir_fd=cgroups.dir_fd)
+        raise
+    if pid == 0:
+        try:
+            for s in [sock, mine] + [other.chan for other in spares]:
+                s.close()  # a program must never reach the fork server nor other runs
+            _spare(mode, theirs, cgroups if cg else None, cg)
+        finally:
+            os._exit(70)
+    theirs.close()
+    try:  # it waits for its request: its pid cannot have been reaped and reused yet
+        return _Spare(pid, os.pidfd_open(pid), mine, cg)
+    except OSError:  # it failed already (e.g. joining its cgroup)
+        mine.close()
+        raise
+
+
+def _spare(mode: str, chan: socket.socket, cgroups: "memcg.RunCgroups | None", cg: str) -> None:
+    os.setsid()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    if cgroups is not None:
+        cgroups.join(cg)
+    msg, fds, _, _ = socket.recv_fds(chan, 1 << 16, 8)
+    chan.close()
+    if msg:
+        _leader(mode, marshal.loads(msg), fds)
 
 
 def _drain(cgroups: "memcg.RunCgroups") -> None:
@@ -287,11 +346,7 @@ def _write(path: str, text: str) -> None:
         raise OSError(e.errno, f"writing {text!r} to {path}: {e.strerror}") from None
 
 
-def _leader(mode: str, req: dict, fds: list, cgroups: "memcg.RunCgroups | None", cg: str) -> None:
-    os.setsid()
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    if cgroups is not None:
-        cgroups.join(cg)
+def _leader(mode: str, req: dict, fds: list) -> None:
     if mode != "weak":
         _check(_libc.unshare(CLONE_NEWPID), "unshare(pid)")  # the driver is pid 1 there
     pid = os.fork()
