@@ -31,13 +31,21 @@ per process, and ``capabilities().mode`` tells which:
     ``RLIMIT_NPROC`` counts only its run's processes, and a seccomp filter (x86_64, aarch64) refuses
     memfd_create, the keyring calls, namespace creation, mount, ptrace, process_vm_*, io_uring,
     bpf, perf_event_open, userfaultfd and a few privileged calls (``confine._DENY``).
-  * memory: with a memory cgroup (root, or a delegated cgroup v2 subtree; ``memcg.py``) each run
-    has its own, limited to its memory + 64 MB, counting everything: heap, tmpfs, SysV shm, pipe
-    and socket buffers. Without one (``capabilities().memory_cgroup`` false: mode ``userns`` on
-    most machines): each process is limited by ``RLIMIT_AS``, the tmpfs and SysV shm by the run's
-    memory each, memfds are refused; what remains is ``NPROC`` processes each up to
-    ``RLIMIT_AS``, plus kernel buffers (pipes: the user's ``fs.pipe-user-pages-soft``; sockets:
-    the run's network namespace defaults), so a run can hold several times its memory.
+  * memory: with a memory cgroup each run has its own, limited to its memory + 64 MB, counting
+    everything: heap, tmpfs, SysV shm, pipe and socket buffers. The fork server uses one
+    automatically wherever it may create cgroups: as root; as a normal user, a memory cgroup
+    delegated to that user (a cgroup v1 ``memory`` directory it owns, or a cgroup v2 subtree with
+    the ``memory`` controller enabled, e.g. systemd's ``user@.service`` or
+    ``systemd-run --user -p Delegate=yes``; ``memcg.py``). Without one
+    (``capabilities().memory_cgroup`` false: mode ``userns`` on most machines): each process is
+    limited by ``RLIMIT_AS`` (the run's memory), the tmpfs and SysV shm by the run's memory each,
+    memfds are refused, and ``RLIMIT_NPROC`` is lowered to ``NPROC_NO_MEMCG`` (processes and
+    threads of the run's uid, counting the driver, the checker and the runner: the program and
+    its children are at most 6 processes or threads; 4 on kernels before 6.12, where two more
+    relay its exit status). What remains: up to ``NPROC_NO_MEMCG - 2`` processes each up to
+    ``RLIMIT_AS`` (about 6x the run's memory), plus the tmpfs and SysV shm (1x each), plus kernel
+    buffers (pipes: the user's ``fs.pipe-user-pages-soft``; sockets: the run's network namespace
+    defaults): about 8x the run's memory at worst, against 1x with a cgroup.
 - ``weak``: no namespaces at all, only when neither of the above can be set up and the user
   opted in (``sandbox.allow_weak``; otherwise starting the sandbox raises a SandboxError naming
   the sysctl to enable). Every stage that uses it logs a warning. The program runs as the caller:
@@ -70,7 +78,8 @@ from dataclasses import dataclass
 from seer.sandbox import launcher
 
 UID_BASE, UID_COUNT = 60000, 256
-NPROC = 32  # processes + threads a program may have at once (root mode)
+NPROC = 32  # processes + threads of a run's uid at once, with a memory cgroup
+NPROC_NO_MEMCG = 8  # without one: each may hold RLIMIT_AS, so fewer (see the docstring)
 
 
 @dataclass(frozen=True)
@@ -94,11 +103,12 @@ def capabilities() -> Capabilities:
     """The mode of this process's fork server (starting it; raises SandboxError when neither
     root nor user namespaces are available and ``sandbox.allow_weak`` is not set)."""
     server = launcher.get()
+    nproc = NPROC if server.memory_cgroup else NPROC_NO_MEMCG
     if server.mode == "root":
-        return Capabilities("root", True, True, True, NPROC, server.memory_cgroup)
+        return Capabilities("root", True, True, True, nproc, server.memory_cgroup)
     if server.mode == "userns":
         # the run's own user namespace: RLIMIT_NPROC counts only this run's processes
-        return Capabilities("userns", True, True, False, NPROC, server.memory_cgroup)
+        return Capabilities("userns", True, True, False, nproc, server.memory_cgroup)
     return Capabilities("weak", False, False, False, _own_process_count() + 4 * NPROC)
 
 
