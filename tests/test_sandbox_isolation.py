@@ -614,3 +614,31 @@ def _probe_main(args: dict[str, Any]) -> None:
 
 if __name__ == "__main__" and sys.argv[1:2] == ["probe"]:
     _probe_main(json.loads(sys.argv[2]))
+
+
+def test_spare_session_leaders_killed_from_outside_are_replaced() -> None:
+    """The fork server keeps session leaders forked ahead of requests (zygote.SPARES); a run
+    still starts when they were killed meanwhile."""
+    import signal
+    import time
+
+    from seer.data.schemas import Tests
+    from seer.sandbox import launcher, run_tests
+
+    tests = Tests("call", [{"input": [], "output": 1}], fn_name="f")
+    assert run_tests(CONTROL, tests).passed
+    server = launcher.get().proc.pid
+    time.sleep(0.2)  # the run's own processes are gone; the spares wait
+    spares = []
+    for name in os.listdir("/proc"):
+        with contextlib.suppress(OSError, ValueError):
+            if name.isdigit() and int(Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[1]) == server:
+                spares.append(int(name))
+    assert spares
+    for pid in spares:
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while any(os.path.exists(f"/proc/{pid}") for pid in spares) and time.monotonic() < deadline:
+        time.sleep(0.01)  # gone (killed at the very moment of a hand-over, the run would err)
+    assert run_tests(CONTROL, tests).passed
+    assert launcher.get().proc.pid == server  # the same fork server

@@ -101,10 +101,9 @@ class _Session:
         try:
             self._pump(*mine[:4], sent)
         finally:
-            if pidfd is not None:  # last resort; in namespaces nothing is left by now anyway
-                with contextlib.suppress(ProcessLookupError):
-                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-                os.close(pidfd)
+            with contextlib.suppress(ProcessLookupError):  # last resort; nothing is left by now
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)  # in namespaces anyway
+            os.close(pidfd)
             for fd in mine[1:4]:  # _pump closes stdin
                 os.close(fd)
             if self.ctl_w is not None:

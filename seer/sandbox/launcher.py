@@ -90,9 +90,9 @@ class Launcher:
         self.sock = mine
         return mine.recv(4096).decode(errors="replace")
 
-    def spawn(self, uid: int, cwd: str | None, fds: list[int], memory_mb: int = 0) -> int | None:
+    def spawn(self, uid: int, cwd: str | None, fds: list[int], memory_mb: int = 0) -> int:
         """Start one run with fds (stdin, stdout, stderr, results, control); returns a pidfd of
-        its session leader, or None if it already ended. ``memory_mb`` (the program's limit)
+        its session leader. ``memory_mb`` (the program's limit)
         sizes the run's memory cgroup and tmpfs; 0 leaves them at their defaults."""
         msg = marshal.dumps({"uid": uid, "cwd": cwd, "memory_mb": int(memory_mb)})
         with self._lock:
@@ -102,8 +102,6 @@ class Launcher:
                     reply, got, _, _ = socket.recv_fds(self.sock, 256, 1)
                     if reply == b"ok":
                         return got[0]
-                    if reply == b"gone":
-                        return None
                     if reply:
                         raise SandboxError(reply.decode(errors="replace"))
                 except (OSError, EOFError):

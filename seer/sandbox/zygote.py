@@ -143,25 +143,39 @@ def _serve_loop(sock: socket.socket, mode: str, cgroups: "memcg.RunCgroups | Non
 
 def _handle(sock: socket.socket, mode: str, cgroups: "memcg.RunCgroups | None", spares: list,
             msg: bytes, fds: list) -> None:
-    req = marshal.loads(msg)
-    spare = None
+    if cgroups is not None:
+        cgroups.reap()
     try:
-        if cgroups is not None:
-            cgroups.reap()
-        spare = spares.pop(0) if spares else _fork_spare(sock, mode, cgroups, spares)
-        if spare.cg:
-            cgroups.limit(spare.cg, (_memory_mb(req) + TRUSTED_MB) << 20)
-        socket.send_fds(spare.chan, [msg], fds)
-        reply = (b"ok", [spare.pidfd])
-    except OSError as e:  # fork, cgroup or a spare that died
-        reply = (f"fork failed: {e}".encode(), [])
+        spare = _hand_over(sock, mode, cgroups, spares, msg, fds)
+    except OSError as e:  # fork or cgroup
+        socket.send_fds(sock, [f"fork failed: {e}".encode()], [])
+        return
     finally:
         for fd in fds:  # only the driver holds the run's pipes: EOF means it is gone
             os.close(fd)
-    socket.send_fds(sock, [reply[0]], reply[1])
-    if spare is not None:
-        spare.chan.close()
-        _retire(cgroups, spare)
+    socket.send_fds(sock, [b"ok"], [spare.pidfd])
+    spare.chan.close()
+    _retire(cgroups, spare)
+
+
+def _hand_over(sock: socket.socket, mode: str, cgroups: "memcg.RunCgroups | None", spares: list,
+               msg: bytes, fds: list) -> _Spare:
+    """Give the request to a spare, limiting its cgroup to the run's memory (a fresh spare when
+    none is left, or when they died: killed from outside)."""
+    limit = (_memory_mb(marshal.loads(msg)) + TRUSTED_MB) << 20
+    while True:
+        fresh = not spares
+        spare = spares.pop(0) if spares else _fork_spare(sock, mode, cgroups, spares)
+        try:
+            if spare.cg:
+                cgroups.limit(spare.cg, limit)
+            socket.send_fds(spare.chan, [msg], fds)
+            return spare
+        except OSError:
+            spare.chan.close()
+            _retire(cgroups, spare)
+            if fresh:
+                raise
 
 
 def _retire(cgroups: "memcg.RunCgroups | None", spare: _Spare) -> None:
