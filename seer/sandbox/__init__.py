@@ -74,9 +74,9 @@ before and after, and next to every hostile program.
    shared references, a 10 MB int, a million opaque objects or list nodes, a cyclic list, output
    floods, fork and thread bombs, busy loops that ignore signals.
 6. Memory: with a memory cgroup (mode root; mode userns where a cgroup subtree is delegated to
-   the user) a run holds at most ``memory_mb`` plus 64 MB for its driver, heap, tmpfs and SysV memory
-   included; without one, each process is held to ``memory_mb`` of address space and the run's
-   tmpfs to ``memory_mb``, so a run can hold several times ``memory_mb``
+   the user) a run holds at most ``memory_mb`` plus 64 MB for its driver, heap, tmpfs and SysV
+   memory included; without one, each process is held to ``memory_mb`` of address space and the
+   run's tmpfs to ``memory_mb``, so a run can hold several times ``memory_mb``
    (``seer/sandbox/isolation.py``). Proven against a heap spread over forked processes, files
    filling the tmpfs each under the file-size limit, /dev/shm and /tmp bombs, SysV and POSIX
    shared memory, memfds, and raising the cgroup's limits from inside: the bound of the mode's
