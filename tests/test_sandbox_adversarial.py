@@ -429,7 +429,7 @@ def _clear_keys(libc: Any, uid: int) -> None:
     os.waitpid(pid, 0)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def arena() -> Any:
     base = Path(tempfile.mkdtemp(prefix=f"seer-adv-{SID}-"))
     base.chmod(0o755)
@@ -447,7 +447,7 @@ def arena() -> Any:
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def modes(arena: Arena) -> dict[str, Mode]:
     return {m: Mode(m, arena) for m in MODES if IS_ROOT or m == "user"}  # both workers run at once
 
@@ -458,7 +458,7 @@ def ran(modes: dict[str, Mode], mode: str) -> Mode:
     return modes[mode]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def settled(modes: dict[str, Mode], arena: Arena) -> dict[str, Any]:
     """Host state once both workers have ended (and leftovers had a moment to show)."""
     for m in modes.values():
