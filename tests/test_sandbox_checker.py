@@ -1,5 +1,6 @@
 """The trusted checker (seer/sandbox/checker.py): assert tests run outside the program's process
-against stand-ins that forward calls; per-case time limits; bounds of the codec on untrusted text."""
+against stand-ins that forward calls; per-case time limits; EvalPlus's groups of cases (a budget per
+group, fast_check); bounds of the codec on untrusted text and on the time to decode it."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,9 +9,10 @@ import time
 import pytest
 
 from seer.data.schemas import Tests
+from seer.eval.score import base_passed
 from seer.sandbox import codec, run_tests
-from seer.sandbox.execute import _outcome
-from seer.sandbox.payload import Limits, prepare
+from seer.sandbox.execute import DECODE_SECONDS, DECODE_SECONDS_PER_MB, _outcome, _Raw, _verdict, decode_seconds, run_raw
+from seer.sandbox.payload import GROUP_CAP, GROUP_SLACK, Limits, budget, groups, prepare
 
 SQUARE = "def f(x):\n    return x * x\n"
 CHECK = Tests("assert", ["check(f)"], setup=(
@@ -245,3 +247,74 @@ def test_parent_decodes_a_forged_result_line_in_bounded_time() -> None:
     t0 = time.monotonic()
     out = _outcome(tests, [1], 0, "value", text, time.monotonic() + 10)
     assert out.status == "error" and "hash" in out.detail and time.monotonic() - t0 < 5.0
+
+
+# --- EvalPlus's groups (base, plus): a budget per group, fast_check --------------------------
+GROUPED = ("import time\ndef f(x):\n    if x == 'boom':\n        raise ValueError(x)\n"
+           "    while x == 'loop':\n        pass\n    if isinstance(x, float):\n        time.sleep(x)\n    return x\n")
+
+
+def grouped(xs: list, n_base: int, rule: str = "evalplus:mbpp", limit: float = 0.5,
+            wrong: tuple = ()) -> Tests:
+    return Tests("call", [{"input": [x], "output": "wrong" if i in wrong else x} for i, x in enumerate(xs)],
+                 fn_name="f", rule=rule, n_base=n_base, time_limits=[limit] * len(xs))
+
+
+def run_with_group_budgets(code: str, tests: Tests, budgets: list[float]):  # type: ignore[no-untyped-def]
+    """A real run whose groups have ``budgets`` instead of EvalPlus's 60 s cap + 2 s (a test that
+    reaches those would take a minute)."""
+    limits = Limits(budget(tests, 1.0), 1024, 65536)
+    prep = prepare(code, tests, limits)
+    prep.payload["groups"] = [(a, b, t) for (a, b, _), t in zip(prep.payload["groups"], budgets, strict=True)]
+    raw = run_raw(prep, len(tests.cases), limits)
+    return _verdict(raw, tests, prep.expected, prep.payload["groups"], 0.0)
+
+
+def test_groups_are_evalplus_base_and_plus_with_its_budget() -> None:
+    tests = grouped([0.0] * 5, 2, limit=20.0)
+    assert groups(tests) == [(0, 2, min(GROUP_CAP, 40.0) + GROUP_SLACK), (2, 5, GROUP_CAP + GROUP_SLACK)]
+    assert groups(dataclasses.replace(tests, n_base=0)) == [(0, 5, GROUP_CAP + GROUP_SLACK)]
+    assert groups(dataclasses.replace(tests, rule="")) == []
+    assert groups(dataclasses.replace(tests, time_limits=[])) == []  # fill_expected's probe
+
+
+def test_a_group_over_its_budget_fails_though_each_case_is_within_its_limit() -> None:
+    tests = grouped([0.2, 0.2, 0.2, 0.2, 1, 2], 4)  # 0.2 s per case, limit 0.5; base needs 0.8 s
+    r = run_with_group_budgets(GROUPED, tests, [0.5, 0.5])
+    assert statuses(r) == ["pass", "pass", "timeout", "fail", "pass", "pass"], r.tests
+    assert "tests 0-3 together" in r.tests[2].detail and r.tests[3].detail.startswith("not run")
+    assert r.status == "timeout" and not base_passed(r, tests)  # plus still ran, in its own budget
+    assert run_with_group_budgets(GROUPED, tests, [1.5, 0.5]).passed
+
+
+def test_fast_check_stops_a_group_at_its_first_failure_and_the_next_group_runs() -> None:
+    tests = grouped([1, "boom", 2, 3, 4, 5], 3, wrong=(4,))
+    r = run_tests(GROUPED, tests, timeout=1.0)
+    assert statuses(r) == ["pass", "error", "fail", "pass", "fail", "fail"], r.tests
+    assert [t.detail.startswith("not run") for t in r.tests] == [False, False, True, False, False, True]
+    assert r.status == "fail" and not base_passed(r, tests)
+    plus_only = run_tests(GROUPED, grouped([1, 2, 3, 4], 2, wrong=(2,)), timeout=1.0)
+    assert statuses(plus_only) == ["pass", "pass", "fail", "fail"]
+    assert base_passed(plus_only, grouped([1, 2, 3, 4], 2)) and not plus_only.passed
+
+
+def test_a_looping_case_ends_its_group_at_once() -> None:
+    tests = grouped(["loop"] * 4 + [1, 2], 4, limit=0.3)
+    t0 = time.monotonic()
+    r = run_tests(GROUPED, tests, timeout=1.0)
+    assert statuses(r) == ["timeout", "fail", "fail", "fail", "pass", "pass"], r.tests
+    assert time.monotonic() - t0 < 0.3 * 4  # not one timeout per case
+    assert not base_passed(r, tests) and r.status == "timeout"
+
+
+def test_other_rules_keep_every_case_and_one_budget() -> None:
+    tests = grouped([1, "boom", 2, 3, 4, 5], 3, rule="", wrong=(4,))
+    r = run_tests(GROUPED, tests, timeout=1.0)
+    assert statuses(r) == ["pass", "error", "pass", "pass", "fail", "pass"], r.tests
+    assert prepare(GROUPED, tests, Limits(1.0, 1024, 65536)).payload["groups"] == []
+
+
+def test_decoding_time_grows_with_what_is_decoded() -> None:
+    small, large = _Raw(cases=[("value", "1")]), _Raw(cases=[("value", "1" * (4 << 20)), ("error", "x" * (8 << 20))])
+    assert decode_seconds(small) == pytest.approx(DECODE_SECONDS, abs=0.01)
+    assert decode_seconds(large) == pytest.approx(DECODE_SECONDS + 4 * DECODE_SECONDS_PER_MB)

@@ -32,6 +32,12 @@ case's verdict arrived): over it, the case is "timeout", the runner (and checker
 next case starts with a freshly loaded program. Without them, the first case that runs out of the
 budget is "timeout" and the rest "timeout" (not run).
 
+Groups (``groups``, EvalPlus's base and plus cases, see ``payload.groups``): a group has its own
+budget from the moment its first case starts; over it, the running case is "timeout". A group
+stops at its first failing case as EvalPlus's ``fast_check`` does (an error, a timeout; a wrong
+value is only known to the parent, which judges the rest of that group the same way): the rest of
+the group is "fail" (not run) and the next group starts with a freshly loaded program.
+
 "D" is written only after every process of the run has been killed and reaped, so no sandboxed
 process is alive when the token exists anywhere but in the parent. A runner that dies mid-test
 (``os._exit``, a signal, a crash) costs only that test: the next runner reloads the program and
@@ -105,7 +111,7 @@ def _status_text(status: int) -> str:
 
 
 class _Runner:
-    __slots__ = ("finished", "key", "loaded", "pid", "pidfd", "rd", "report", "seq", "status")
+    __slots__ = ("failed", "finished", "key", "loaded", "pid", "pidfd", "rd", "report", "seq", "status")
 
     def __init__(self, pid: int, pidfd: int, rd: int, key: bytes) -> None:
         self.pid, self.pidfd, self.rd, self.key = pid, pidfd, rd, key
@@ -114,6 +120,7 @@ class _Runner:
         self.report = None  # stdio: (status, json) of the test
         self.status = None  # wait status once reaped
         self.seq = 0  # requests sent to it (checker mode); its replies carry the number
+        self.failed = False  # it reported an error in a group: the rest of the group is not run
 
 
 class Driver:
@@ -127,6 +134,9 @@ class Driver:
         self.limits = p["time_limits"]  # seconds per case, or empty: one budget for all
         self.deadline = time.monotonic() + p["timeout"]
         self.case_start = None  # when test self.next started (None: not started)
+        self.groups = p["groups"]  # [(start, stop, budget)], or empty: cases are not grouped
+        self.group = None  # the group whose budget runs, until group_deadline
+        self.group_deadline = float("inf")
         self.max_line = p["value_cap"] + 4096
 
     # --- messages to the parent -------------------------------------------------------------
@@ -152,20 +162,47 @@ class Driver:
     # --- time ---------------------------------------------------------------------------------
     def start_case(self) -> None:
         self.case_start = time.monotonic()
+        g = self.group_of(self.next)
+        if g is not None and g != self.group:  # the group's first case: its budget starts
+            self.group, self.group_deadline = g, self.case_start + self.groups[g][2]
+
+    def group_of(self, i: int):  # type: ignore[no-untyped-def]
+        for g, (start, stop, _) in enumerate(self.groups):
+            if start <= i < stop:
+                return g
+        return None
 
     def case_deadline(self) -> tuple:
-        """(when, what): the earlier of the run's budget ("deadline") and the running case's own
-        limit ("case")."""
-        if self.limits and self.case_start is not None and self.next < self.n:
-            when = self.case_start + self.limits[self.next]
-            if when < self.deadline:
-                return when, "case"
-        return self.deadline, "deadline"
+        """(when, what): the earliest of the run's budget ("deadline"), the running case's own
+        limit ("case") and its group's budget ("group")."""
+        when, what = self.deadline, "deadline"
+        if self.case_start is not None and self.next < self.n:
+            if self.limits and self.case_start + self.limits[self.next] < when:
+                when, what = self.case_start + self.limits[self.next], "case"
+            if self.group is not None and self.group_deadline < when:
+                when, what = self.group_deadline, "group"
+        return when, what
 
     def case_timed_out(self) -> None:
         self.send_case(self.next, b"timeout", f"time limit exceeded ({self.limits[self.next]:.3g} s for this test)")
         self.next += 1
         self.case_start = None
+
+    def group_timed_out(self) -> None:
+        start, stop, budget = self.groups[self.group]
+        self.send_case(self.next, b"timeout", f"time limit exceeded ({budget:.3g} s for tests {start}-{stop - 1} together)")
+        self.next += 1
+        self.skip_group()
+
+    def skip_group(self) -> None:
+        """After a failing case of a group (``fast_check``): the rest of its group is not run."""
+        self.case_start = None
+        g = self.group_of(self.next - 1)
+        if g is None:
+            return
+        while self.next < self.groups[g][1]:
+            self.send_case(self.next, b"fail", "not run: an earlier test of its group failed")
+            self.next += 1
 
     # --- main loops -------------------------------------------------------------------------
     def run(self) -> None:
@@ -193,11 +230,15 @@ class Driver:
                 return self.load_failed(r)
             if self.next >= self.n:
                 return
-            if how == "case":
-                self.case_timed_out()
+            if how == "group":
+                self.group_timed_out()
             else:
-                self.send_case(self.next, b"error", f"program ended during this test ({_status_text(r.status)})")
-                self.next += 1
+                if how == "case":
+                    self.case_timed_out()
+                elif how != "failed":  # "failed": the runner reported the error itself
+                    self.send_case(self.next, b"error", f"program ended during this test ({_status_text(r.status)})")
+                    self.next += 1
+                self.skip_group()
             if self.next >= self.n:
                 return
 
@@ -321,8 +362,9 @@ class Driver:
 
     def supervise(self, r: _Runner, until_loaded: bool = False) -> str:
         """Forward r's reports until it exits ("exited"), has loaded the program ("loaded", with
-        ``until_loaded``), time runs out ("deadline": the run's budget; "case": the running
-        case's own limit) or it writes a bad line ("tampered")."""
+        ``until_loaded``), reported an error in a group ("failed"), time runs out ("deadline": the
+        run's budget; "case": the running case's own limit; "group": its group's budget) or it
+        writes a bad line ("tampered")."""
         poller = select.poll()
         poller.register(r.rd, select.POLLIN)
         poller.register(r.pidfd, select.POLLIN)
@@ -347,7 +389,7 @@ class Driver:
                         buf, ok = self.lines(r, buf)
                         if not ok:
                             return "tampered"
-                    return "exited"
+                    return "failed" if r.failed else "exited"
                 chunk = os.read(r.rd, 1 << 16)
                 if not chunk:
                     poller.unregister(r.rd)
@@ -355,17 +397,20 @@ class Driver:
                 buf, ok = self.lines(r, buf + chunk)
                 if not ok:
                     return "tampered"
+                if r.failed:
+                    return "failed"
                 if until_loaded and (r.loaded or r.finished):
                     return "loaded" if r.loaded and not buf else ("tampered" if buf else "exited")
 
     def lines(self, r: _Runner, buf: bytes) -> tuple:
-        while True:
+        while not r.failed:  # what a failed runner reports after that is not read
             nl = buf.find(b"\n")
             if nl < 0:
                 return buf, len(buf) <= self.max_line
             if not self.handle(r, buf[:nl]):
                 return buf, False
             buf = buf[nl + 1:]
+        return b"", True
 
     def handle(self, r: _Runner, line: bytes) -> bool:
         parts = line.split(b" ", 4)
@@ -398,6 +443,9 @@ class Driver:
             return False
         self.send(b"C %d %s %s" % (i, status, rest))
         self.next += 1
+        if status == b"error" and self.group_of(i) is not None:
+            r.failed = True
+            return True
         self.start_case()
         return True
 

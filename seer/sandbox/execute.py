@@ -3,8 +3,11 @@ program cannot fake. The sandbox side is ``seer/sandbox/driver.py``; the protoco
 
 What comes back from the sandbox is text on one pipe only the driver holds. Return values of call
 tests are decoded here by ``codec.loads`` (linear time, size / nesting / hash-collision caps) under
-one deadline for the whole verdict (``DECODE_SECONDS``), and compared with the expected outputs
-(``seer.sandbox.compare``), which never leave this process.
+one deadline for the whole verdict (``decode_seconds``: a floor plus an allowance per MB, so that a
+large honest answer is not judged by the machine's load), and compared with the expected outputs
+(``seer.sandbox.compare``), which never leave this process. In a group of cases
+(``payload.groups``) the first that does not pass fails the group: the rest of it is "fail" (not
+run), as EvalPlus's ``fast_check`` stops there.
 """
 from __future__ import annotations
 
@@ -27,7 +30,10 @@ from seer.sandbox.payload import MISSING, Limits, Prepared, budget, prepare, ser
 from seer.sandbox.result import ExecResult, TestOutcome
 
 GRACE = 2.0  # seconds past the program's limit before the parent kills the sandbox itself
-DECODE_SECONDS = 10.0  # decoding all the values of one run back here
+# decoding all the values of one run back here: the floor, and per MB decoded (the codec decodes
+# ~7 MB/s on an idle core; 5 s per MB leaves room for a 30x slower, loaded machine)
+DECODE_SECONDS = 10.0
+DECODE_SECONDS_PER_MB = 5.0
 _CHUNK = 1 << 16
 
 
@@ -44,7 +50,7 @@ def run_tests(code: str, tests: Tests, timeout: float = 3.0, memory_mb: int = 10
     limits = Limits(budget(tests, timeout), memory_mb, max_output_bytes)
     prep = prepare(code, tests, limits)
     raw = run_raw(prep, len(tests.cases), limits)
-    return _verdict(raw, tests, prep.expected, time.monotonic() - t0)
+    return _verdict(raw, tests, prep.expected, prep.payload["groups"], time.monotonic() - t0)
 
 
 def run_raw(prep: Prepared, n: int, limits: Limits) -> _Raw:
@@ -212,9 +218,17 @@ class _Session:
         self.raw.violation = self.raw.violation or what
 
 
-def _verdict(raw: _Raw, tests: Tests, expected: list[Any], duration: float) -> ExecResult:
+def decode_seconds(raw: _Raw) -> float:
+    """Time to decode what a run returned: bounded, since the codec is linear and the parent
+    keeps at most ``n`` result lines of ``max_line`` bytes."""
+    size = sum(len(text) for status, text in raw.cases if status == "value")
+    return DECODE_SECONDS + DECODE_SECONDS_PER_MB * size / (1 << 20)
+
+
+def _verdict(raw: _Raw, tests: Tests, expected: list[Any], groups: list[tuple[int, int, float]],
+             duration: float) -> ExecResult:
     outcomes = []
-    deadline = time.monotonic() + DECODE_SECONDS
+    deadline = time.monotonic() + decode_seconds(raw)
     for i in range(len(tests.cases)):
         if i < len(raw.cases):
             outcomes.append(_outcome(tests, expected, i, *raw.cases[i], deadline))
@@ -222,6 +236,10 @@ def _verdict(raw: _Raw, tests: Tests, expected: list[Any], duration: float) -> E
             outcomes.append(TestOutcome("timeout", "time limit exceeded"))
         else:
             outcomes.append(TestOutcome("error", "no result: the run ended abnormally"))
+    for start, stop, _ in groups:  # fast_check: a group ends at its first case that did not pass
+        failed = next((i for i in range(start, stop) if outcomes[i].status != "pass"), stop)
+        for i in range(failed + 1, stop):
+            outcomes[i] = TestOutcome("fail", "not run: an earlier test of its group failed")
     if not raw.verified:
         status = "timeout" if raw.killed else "error"
         if tests.kind == "assert":  # an in-process "pass" counts only in a verified run
