@@ -66,6 +66,7 @@ class SandboxConfig:
     memory_mb: int = 1024
     max_output_bytes: int = 65536
     cache: bool = True
+    allow_weak: bool = False  # no root, no user namespaces: run unisolated (warned) instead of failing
 
 
 @dataclass

@@ -76,11 +76,11 @@ def _call(p: Problem, case: dict):
 
 def test_mbppplus_restores_tuples_and_applies_oracles():
     by_id = {p.id: p for p in load("mbppplus", mbppplus_ids="all")}
-    # Mbpp/2 takes tuples (stored as tagged JSON) and is judged by set equality (prelude wrapper)
+    # Mbpp/2 takes tuples (stored as tagged JSON); its set-equality oracle is EvalPlus's, in compare.py
     p2 = by_id["Mbpp/2"]
     assert p2.tests.cases[0]["input"] == [{"$tuple": [3, 4, 5, 6]}, {"$tuple": [5, 7, 4, 10]}]
-    assert p2.tests.fn_name == WRAPPER and "sorted(set(out)" in p2.tests.prelude
-    assert _call(p2, p2.tests.cases[0]) == [4, 5]
+    assert p2.tests.fn_name == "similar_elements" and p2.tests.rule == "evalplus:mbpp"
+    assert sorted(_call(p2, p2.tests.cases[0])) == [4, 5]
     # Mbpp/124 gets a real complex number
     p124 = by_id["Mbpp/124"]
     assert p124.tests.cases[0]["input"] == [0.0, {"$complex": [0.0, 1.0]}]
@@ -89,10 +89,16 @@ def test_mbppplus_restores_tuples_and_applies_oracles():
     p580 = by_id["Mbpp/580"]
     assert decode(p580.tests.cases[0]["input"]) == [(4, 5, (7, 6, (2, 4)), 6, 8)]
     assert _call(p580, p580.tests.cases[0]) == (4, (6, (2, 4)), 6, 8)
-    # tasks without a special oracle call the entry point directly
+    # only outputs that cannot cross the sandbox as they are get a wrapper: re.Match ("not None"
+    # oracles; the candidate's wrapper keeps a bool answer, as unsafe_execute does) and Mbpp/255's digest
     assert by_id["Mbpp/3"].tests.prelude == "" and by_id["Mbpp/3"].tests.fn_name == "is_not_prime"
     wrapped = {p.id for p in by_id.values() if p.tests.fn_name == WRAPPER}
-    assert {"Mbpp/2", "Mbpp/7", "Mbpp/164"} <= wrapped and len(wrapped) <= 12
+    assert wrapped == {"Mbpp/737", "Mbpp/787", "Mbpp/794", "Mbpp/255"}
+    assert _call(by_id["Mbpp/737"], {"input": ["apple"]}) is True
+    # the task's own atol (0 = none), base/plus split
+    assert {p.tests.atol for p in by_id.values()} == {0.0, 1e-4}
+    assert all(p.tests.n_base == p.meta["n_base"] for p in by_id.values())
+    assert load("mbppplus", use_plus_tests=False)[0].tests.n_base == 0
     # the stored form round-trips through JSON
     assert all(json.loads(json.dumps(c)) == c for p in by_id.values() for c in p.tests.cases[:3])
 
@@ -141,7 +147,7 @@ def test_evalplus_override_paths(tmp_path, monkeypatch):
     assert h.tests.kind == "call" and len(h.tests.cases) == 3 and h.solution.endswith("return a + b\n")
     assert len(load("humaneval_plus", use_plus_tests=False)[0].tests.cases) == 1
     [m] = load("mbpp_plus_official")
-    assert m.tests.fn_name == WRAPPER and m.source == "mbpp_plus_official"
+    assert m.tests.rule == "evalplus:mbpp" and m.source == "mbpp_plus_official"
     # the example assert is shown once, not twice
     assert m.question.count("assert set(similar_elements") == 1
 

@@ -44,6 +44,9 @@ def test_mbppplus_expected_outputs_and_references(pool):
     problems += [by_id["Mbpp/2"], by_id["Mbpp/580"]]  # set-equality oracle; nested tuples
     fill_expected_outputs(problems, workers=2, timeout=120.0)
     assert all("output" in c for p in problems for c in p.tests.cases)
+    # EvalPlus's per-input limits from the reference's own timed calls: max(1 s, 4 x its time)
+    assert all(len(p.tests.time_limits) == len(p.tests.cases) and min(p.tests.time_limits) >= 1.0
+               for p in problems)
     res = check_references(problems, pool)
     assert res["passed"] == len(problems), res["failures"]
     # the tests discriminate: a wrong answer fails, the set oracle accepts another order

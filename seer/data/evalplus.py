@@ -8,12 +8,12 @@ only; expected outputs are computed by running the canonical solution in the san
 The files store inputs as JSON, which has no tuples, sets or complex numbers; EvalPlus restores
 them per task (``mbpp_deserialize_inputs``). We restore them the same way at load time and store
 them in the sandbox's tagged JSON (``seer.sandbox.codec``), so the candidate receives the same
-Python values EvalPlus passes. EvalPlus's special oracles (set equality, "not None", any answer for
-Mbpp/164, HumanEval/32's root check) become a ``_seer_call`` wrapper in ``Tests.prelude`` that
-normalises the entry point's output; the canonical solution goes through the same wrapper when its
-outputs are computed, so a candidate passes exactly when EvalPlus's oracle accepts it, except for
-three MBPP tasks whose EvalPlus oracle also accepts an alternative answer (295, 558, 581): here
-only the canonical answer passes.
+Python values EvalPlus passes. Outputs are compared by EvalPlus's own rule
+(``Tests.rule = "evalplus:mbpp" | "evalplus:humaneval"``, see ``seer.sandbox.compare``: exact
+``==``, its special oracles, ``np.allclose`` for floats); ``Tests.n_base`` marks where the plus
+inputs start, so one run gives both the base and the plus verdict. Expected outputs and per-input
+time limits (``Tests.time_limits``, EvalPlus's ``max(1 s, 4 x reference time)``) are computed in
+``bench_data`` (``seer.data.benchmarks.fill_expected_outputs``).
 
 The conversion table is a port of evalplus/data/mbpp.py (Apache-2.0, the EvalPlus authors).
 """
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 
 MBPPPLUS_FILE = "evalplus/MbppPlus-399.jsonl.gz"
 MBPPPLUS_V02_IDS = "evalplus/mbppplus-v0.2-task-ids.txt"
-WRAPPER = "_seer_call"
 
 Args = list[Any]
 
@@ -69,53 +68,30 @@ _MBPP_ARGS: dict[int, Callable[[Args], Args]] = {
     **{t: lambda inp: [_deep_tuple(a) for a in inp] for t in (580, 615, 791)},
 }
 
-# entry point -> expression normalising the output `out` (evalplus/eval/_special_oracle.py)
-_SET_EQ = ("similar_elements", "find_char_long", "common_in_nested_lists", "extract_singly", "larg_nnum",
-           "intersection_array", "find_dissimilar", "Diff")
-_MBPP_OUT: dict[str, str] = {
-    **{e: "sorted(set(out), key=repr)" for e in _SET_EQ},
-    **{e: "out if isinstance(out, bool) else out is not None"
-       for e in ("check_str", "text_match_three", "text_starta_endb")},
-    "are_equivalent": "True",  # EvalPlus accepts any answer for Mbpp/164
-}
-_POLY = ("def _seer_poly(xs, x):\n"
-         "    import math\n"
-         "    return sum(c * math.pow(x, i) for i, c in enumerate(xs))\n")
-
-
-def _wrapper(entry_point: str, out_expr: str, helpers: str = "") -> str:
-    """Prelude defining the test target: call the candidate's entry point, normalise its output.
-
-    It runs before the candidate, in the same namespace, so ``entry_point`` resolves to the
-    candidate's function at call time.
-    """
-    return f"{helpers}def {WRAPPER}(*inp):\n    out = {entry_point}(*inp)\n    return {out_expr}\n"
-
-
-def _atol(atol: float) -> float:
-    # EvalPlus compares float outputs with atol 1e-6 when the task sets none
-    return float(atol) if atol else 1e-6
-
-
-def _call_tests(rec: dict[str, Any], use_plus: bool, prelude: str,
+def _call_tests(rec: dict[str, Any], use_plus: bool, rule: str, prelude: str = "",
                 convert: Callable[[Args], Args] | None = None) -> Tests:
-    # the sandbox's value format (tuples, sets stay distinct from lists); imported here so that
-    # importing a data loader does not load the sandbox package
+    # the sandbox's value format (tuples, sets stay distinct from lists) and its comparison rules;
+    # imported here so that importing a data loader does not load the sandbox package
     from seer.sandbox.codec import encode
+    from seer.sandbox.compare import WRAPPER
 
-    inputs = list(rec["base_input"]) + (list(rec["plus_input"]) if use_plus else [])
+    base, plus = list(rec["base_input"]), (list(rec["plus_input"]) if use_plus else [])
+    inputs = base + plus
     if convert is not None:
         inputs = [convert(list(i)) for i in inputs]
+    # the task's own atol (0 when it has none): compare.py applies EvalPlus's 1e-6 for float outputs
     return Tests(kind="call", cases=[{"input": encode(list(i))} for i in inputs], prelude=prelude,
-                 fn_name=WRAPPER if prelude else rec["entry_point"], atol=_atol(rec.get("atol", 0)))
+                 fn_name=WRAPPER if prelude else rec["entry_point"], atol=float(rec.get("atol") or 0),
+                 rule=rule, n_base=len(base) if use_plus else 0)
 
 
 def mbppplus_problem(rec: dict[str, Any], use_plus: bool = True, source: str = "mbppplus") -> Problem:
     """One EvalPlus MBPP+ record (raw JSON form) as a Problem without expected outputs."""
     num = int(rec["task_id"].split("/")[1])
+    from seer.sandbox.compare import evalplus_preludes  # the comparison rules live with the sandbox
+
     entry = rec["entry_point"]
-    out = _MBPP_OUT.get(entry, "")
-    prelude = _wrapper(entry, out) if out else ""
+    prelude, _ = evalplus_preludes(entry)
     text = rec["prompt"].strip().strip("'\"").strip()
     asserts = [a.strip() for a in rec.get("assertion", "").splitlines() if a.strip().startswith("assert")]
     example = asserts[0] if asserts else ""
@@ -126,7 +102,7 @@ def mbppplus_problem(rec: dict[str, Any], use_plus: bool = True, source: str = "
     return Problem(
         id=rec["task_id"],
         question=question,
-        tests=_call_tests(rec, use_plus, prelude, _MBPP_ARGS.get(num)),
+        tests=_call_tests(rec, use_plus, "evalplus:mbpp", prelude, _MBPP_ARGS.get(num)),
         entry_point=entry,
         solution=rec["canonical_solution"].strip("\n") + "\n",
         source=source,
@@ -136,12 +112,10 @@ def mbppplus_problem(rec: dict[str, Any], use_plus: bool = True, source: str = "
 
 def humanevalplus_problem(rec: dict[str, Any], use_plus: bool = True) -> Problem:
     entry = rec["entry_point"]
-    prelude = _wrapper(entry, f"abs(_seer_poly(*inp, out)) <= {_atol(rec.get('atol', 0))}",
-                       _POLY) if entry == "find_zero" else ""
     return Problem(
         id=rec["task_id"],
         question=rec["prompt"],
-        tests=_call_tests(rec, use_plus, prelude),
+        tests=_call_tests(rec, use_plus, "evalplus:humaneval"),
         entry_point=entry,
         prompt=rec["prompt"],
         solution=rec["prompt"] + rec["canonical_solution"],

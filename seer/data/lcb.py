@@ -3,8 +3,9 @@
 ``public_test_cases`` is a JSON string of ``{input, output, testtype}``: ``stdin`` cases become
 stdio tests (the program reads stdin, stdout is compared); ``functional`` cases become call tests on
 the ``class Solution`` method of the starter code, each input line being one JSON-encoded argument.
-Only the public tests ship here, so scores on these are "public-test pass@1", not the official
-hidden-test number (Problem.meta["tests"] says so).
+Outputs are compared as LiveCodeBench compares them (``Tests.rule = "lcb"``, see
+``seer.sandbox.compare``). Only the public tests ship here, so scores on these are "public-test
+pass@1", not the official hidden-test number (Problem.meta["tests"] says so).
 """
 from __future__ import annotations
 
@@ -60,14 +61,14 @@ def lcb_problem(rec: dict) -> Problem:
             raise ValueError(f"{where}: starter code but test types {sorted(kinds)}")
         fn = _method_name(starter)
         tests = Tests(kind="call", cases=[_functional_case(c, where) for c in cases], prelude=LCB_PRELUDE,
-                      fn_name=fn, class_name="Solution")
+                      fn_name=fn, class_name="Solution", rule="lcb")
         question += f"\n\nUse this starter code:\n```python\n{starter.rstrip()}\n```"
         entry = fn
     else:
         if kinds - {"stdin"}:
             raise ValueError(f"{where}: no starter code but test types {sorted(kinds)}")
         tests = Tests(kind="stdio", cases=[{"input": c["input"], "output": c["output"]} for c in cases],
-                      prelude=LCB_PRELUDE)
+                      prelude=LCB_PRELUDE, rule="lcb")
         question += "\n\nRead the input from stdin and write the answer to stdout."
         entry = ""
     return Problem(id=f"lcb/{rec['task_id']}", question=question, tests=tests, entry_point=entry,

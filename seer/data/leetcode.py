@@ -40,14 +40,13 @@ _FUTURE = re.compile(r"^from __future__ import annotations\s*$\n?", flags=re.MUL
 # the package's files import each other (helpers, solution) as sibling modules; in our single
 # program they share one namespace, so those imports go, and "the solution module" is the program
 _SELF_MODULE = "from . import solution as solution_module"
-# tests run in a copy of the candidate's namespace: writes to "the solution module" (the package's
-# way of injecting LeetCode's predefined APIs such as guess()) must land in the candidate's globals
+# tests run in the sandbox's checker, apart from the candidate: writes to "the solution module" (the
+# package's way of injecting LeetCode's predefined APIs such as guess()) must land in the
+# candidate's globals; the function stays in the checker and the candidate calls it back
 _SOLUTION_MODULE = """
 class _SolutionModule:
     def __setattr__(self, name, value):
-        for f in vars({cls}).values():
-            if hasattr(f, "__globals__"):
-                f.__globals__[name] = value
+        _seer_set_program_global(name, value)
 
 
 solution_module = _SolutionModule()
@@ -218,7 +217,7 @@ def _setup(rec: dict[str, Any]) -> str:
     self_module = _SELF_MODULE in rec["helpers_imports"]
     src = "\n\n".join([
         _absolute_imports(rec["helpers_imports"] + "\n" + rec["test_imports"]),
-        _SOLUTION_MODULE.format(cls=rec["solution_class_name"]) if self_module else "",
+        _SOLUTION_MODULE if self_module else "",
         rec["helpers_content"],
         f"def run_{rec['helpers_run_name']}{rec['helpers_run_signature']}:\n{rec['helpers_run_body']}",
         f"def assert_{rec['helpers_assert_name']}{rec['helpers_assert_signature']}:\n{rec['helpers_assert_body']}",

@@ -44,11 +44,14 @@ def load_mbpp(splits: Iterable[str], source: str = "mbpp") -> list[Problem]:
             continue
         code = rec["code"].replace("\r\n", "\n")
         tests = list(rec["test_list"])
+        entry = find_entry_point(code, tests)
         out.append(Problem(
             id=f"Mbpp/{rec['task_id']}",
             question=mbpp_question(rec["text"], tests[0]),
-            tests=Tests(kind="assert", cases=tests, setup=rec["test_setup_code"].replace("\r\n", "\n")),
-            entry_point=find_entry_point(code, tests),
+            # fn_name: the tests' `sum` is the program's in Mbpp/126 (the checker's otherwise)
+            tests=Tests(kind="assert", cases=tests, setup=rec["test_setup_code"].replace("\r\n", "\n"),
+                        fn_name=entry),
+            entry_point=entry,
             solution=code,
             source=source,
             meta={"task_id": rec["task_id"], "split": split},

@@ -32,6 +32,12 @@ class Tests:
       with the input on stdin and its stdout is compared line by line, whitespace-trimmed.
 
     ``prelude`` runs before the candidate code (imports the tests rely on).
+
+    ``rule`` names the comparison rule of a call/stdio test's output, as the benchmark's own
+    harness compares (``seer.sandbox.compare.RULES``; empty = seer's default). ``n_base``: the
+    first ``n_base`` cases are EvalPlus's base tests, the rest its plus tests (0 = no split).
+    ``time_limits``: seconds per case (same length as ``cases``), computed from the reference
+    solution's measured time as EvalPlus does; empty = only the sandbox's flat ``timeout``.
     """
 
     __test__ = False  # not a pytest class
@@ -43,12 +49,20 @@ class Tests:
     fn_name: str = ""
     class_name: str = ""
     atol: float = 0.0
+    rule: str = ""
+    n_base: int = 0
+    time_limits: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.kind not in TEST_KINDS:
             raise SchemaError(f"tests.kind must be one of {TEST_KINDS}, got {self.kind!r}")
         if self.kind == "call" and not self.fn_name:
             raise SchemaError("tests.fn_name is required for call-based tests")
+        if self.time_limits and len(self.time_limits) != len(self.cases):
+            raise SchemaError(f"tests.time_limits has {len(self.time_limits)} entries for "
+                              f"{len(self.cases)} cases")
+        if not 0 <= self.n_base <= len(self.cases):
+            raise SchemaError(f"tests.n_base must be within 0..{len(self.cases)}, got {self.n_base}")
 
 
 @dataclass

@@ -1,52 +1,101 @@
 """Run untrusted Python against a problem's tests, with a verdict the program cannot fake.
 
 ``run_tests(code, tests)`` runs one program; ``SandboxPool`` runs many in parallel with a result
-cache; ``fill_expected`` computes expected outputs of call tests from a reference solution.
+cache; ``fill_expected`` computes expected outputs of call tests from a reference solution. How a
+run is built: ``isolation.py`` (the modes), ``zygote.py`` (fork server), ``rootfs.py`` (file
+system), ``confine.py`` (the program's process), ``driver.py`` (protocol), ``checker.py`` (assert
+tests), ``codec.py`` (what crosses), ``execute.py`` and ``compare.py`` (the verdict).
 
-How a run is isolated (mode "root"; see ``seer.sandbox.isolation`` for what is lost without root)
---------------------------------------------------------------------------------------------------
-A warm fork server (``zygote.py``, a pristine interpreter that never runs candidate code) forks a
-session per program, with new pid, network and mount namespaces; the trusted driver
-(``driver.py``) is pid 1 there and forks "runners" that execute the program: each closes every
-driver fd, sets rlimits (address space, CPU seconds, file size, processes, open files, no core
-dumps), sets no_new_privs (setuid binaries stay unprivileged), drops to a leased unprivileged uid,
-and runs in a private tmpfs cwd (/tmp, /var/tmp, /run/lock and /dev/shm are private tmpfs too,
-128 MB each) with stdin on /dev/null (stdio tests: a memfd holding the input), a scrubbed
-environment, only the standard library importable (``-S``: no site-packages; ``exit``/``quit``
-are provided) and no network. Output is captured and capped. When the driver has the results it kills everything
-in the namespace (``kill(-1)`` as pid 1), so nothing outlives the run; the parent also keeps a
-pidfd of the session to kill it if the driver overruns. ``timeout`` is a wall-clock budget for
-the whole program; a test that runs out of it is "timeout", tests after it "timeout" (not run).
+Threat model
+============
+The program is hostile and knows this harness (its source is public). It may try to fake a pass,
+read the expected answers, leave something on the host or for a later run, or take the harness
+down. It has the whole standard library (``ctypes``, ``gc``, ``sys._getframe`` included) and the
+run's time and memory. ``capabilities().mode`` says how runs are isolated on this machine:
 
-Why a pass cannot be faked
---------------------------
-- The verdict comes from the parent. A program passes only if the parent saw, on a pipe only the
-  driver holds, one result per test in order, then "D" (written after every sandboxed process was
-  killed), then its per-run random token echoed back: the token (``secrets.token_hex(16)``) is sent
-  to the driver only after "D", so no program process ever coexists with it. ``os._exit(0)``,
-  ``sys.exit(0)``, ``raise SystemExit``, printing a guessed token or fake result lines (stdout is
-  never parsed; fd 3 is a per-runner report pipe whose lines must start with a random per-runner
-  key), ``atexit`` hooks and threads (runners end with ``os._exit`` right after the last report)
-  all end as "error" or "fail". A runner that dies mid-test loses only that test.
-- call and stdio tests: the runner only reports what the program returned (strictly encoded: only
-  exact builtin types, ``seer.sandbox.codec``) or printed; the comparison with the expected output
-  happens in the parent, which never sends the expected outputs into the sandbox. A program
-  cannot pass these without producing the right outputs.
-- assert tests necessarily run in the program's process. There the runner binds every builtin it
-  needs before the program runs, gives the program a shadow ``builtins`` module and the test code
-  a pristine copy, classifies exceptions by the real ``AssertionError`` (redefining it does
-  nothing), and rewrites ``assert a == b`` to a strict comparison that refuses objects whose
-  ``__eq__`` the program wrote (only exact builtin types, builtin subclasses via their base type,
-  and static C types such as ``Decimal`` compare).
+- ``root`` (the caller is root) and ``userns`` (a normal user, with unprivileged user
+  namespaces): everything below holds, the same in both modes.
+- ``weak`` (neither is available and ``sandbox.allow_weak`` opted in; each stage using it logs a
+  warning): nothing below holds. The program runs as the caller with the caller's files, network
+  and processes, and can fake verdicts. Without the opt-in the sandbox refuses to start and names
+  the sysctl to enable.
 
-Remaining threat (assert tests only): code in the same process can introspect it. A program that
-walks interpreter frames (``sys._getframe``, ``gc``, ``ctypes``) can read the runner's per-runner
-key or patch the test namespace, and then write well-formed "pass" reports for the tests of its
-own run, or install trace functions that skip test lines. Doing that needs deliberate knowledge
-of this harness; none of it reaches outside the run (namespaces, uid) or the token. Assert-test
-passes of a run that did not complete are reported as "error". Outside the harness, what is left
-is the kernel's own attack surface (no seccomp filter; unprivileged user namespaces stay allowed),
-and memory: ``RLIMIT_AS`` is per process, so up to ``NPROC`` processes of one run can each use it.
+Guarantees (modes root and userns)
+----------------------------------
+``tests/test_sandbox_adversarial.py`` checks each of them with 165 hostile programs (one file
+each in ``tests/adversarial/programs/``, header: class and tests) and 25 controls, in both
+modes in one session: as root, and as a throwaway unprivileged user it creates (CI runs as root;
+run as a normal user, it runs mode userns as that user). For every program: no pass, the run
+ends in time, no secret in what comes back, nothing left behind; per mode: the controls pass
+before and after, and next to every hostile program.
+
+1. A pass needs the right answers. Call and stdio outputs are compared in the parent, which never
+   sends expected outputs into the sandbox. Assert tests run in a checker process that never runs
+   candidate code, with its own builtins and its own copies of the modules the tests import; the
+   entry point there is a stand-in whose calls cross to the program's process, and what comes
+   back is plain data rebuilt by the bounded codec, an instance of a class the tests define
+   rebuilt by value, or an opaque stand-in: no ``__eq__``, ``__hash__``, ``__bool__`` or
+   ``__sub__`` the program wrote ever runs there. A run counts only after every process of it is
+   dead and its per-run token came back. Proven against: always-equal objects (plain classes,
+   int/float subclasses, metaclasses, ``weakref.proxy``, ``MappingProxyType`` of a dict subclass,
+   ``__eq__`` returning a truthy object, dicts that look like codec tags), compound, membership
+   and chained asserts, arithmetic on the result (``__sub__``, ``__rsub__``, ``__abs__``,
+   ``__lt__``), ``__hash__`` tricks, truthiness that flips, patched shared modules
+   (``math.isclose``, ``sys.modules``, ``re`` and its pattern cache, ``copy.deepcopy``, the real
+   builtins through ``os.__builtins__`` and ``object.__subclasses__()``, program names shadowing
+   builtins or the prelude's modules, a shared LeetCode class patched by the program), tampering
+   in the program's process (frames, ``gc``, closures, audit hooks, ``ctypes`` rewriting cached
+   small ints and ``False``, rewriting the test cases held in memory), forged result lines on
+   every fd and on other processes' pipes, exits at load and in a test, ``atexit``.
+2. No answer is within reach. A run sees a minimal read-only root (interpreter, standard library,
+   the shared libraries they need) and a private tmpfs, nothing of the host: proven against
+   benchmark files with the expected outputs under /tmp, in the project and in the user's home
+   (read directly, found by walking the file system, through ``/proc/<pid>/root``, through
+   inherited directory fds, after a nested user namespace and chroot), the harness's environment
+   and memory (``/proc/<pid>/environ``, ``/proc/<pid>/mem``), unix socket servers of the host
+   (a socket file and an abstract name) and a TCP listener on 127.0.0.1.
+3. Nothing outlives a run or passes between runs: pid, network, mount, IPC and UTS namespaces
+   per run, a fresh session keyring, no capabilities, no_new_privs, and a seccomp filter (x86_64,
+   aarch64) that refuses memfds, keyrings, namespaces, mounts, ptrace, io_uring, bpf and the like
+   (on x86_64 also through the x32 and i386 entry points). Proven against daemons (double fork +
+   setsid, no death signal, a subprocess in a new session), SysV shared memory, message queues
+   and semaphores, keys (user, session and persistent keyrings; a writer run and a later reader
+   run), files (home, the venv's site-packages ``.pth``, the project's source, /tmp, /var/tmp,
+   /dev/shm, /run/lock, sentinel files), raised rlimits, device nodes and kernel knobs.
+4. The harness is out of reach and survives: the trusted processes are root (mode root) or
+   scoped away from the program (mode userns: a Landlock domain or namespaces of its own, and a
+   /proc that hides them), not dumpable, and hold no fd the program can use. Proven against kill
+   -9 and SIGSTOP of ancestors, of process groups and of every visible process, ptrace, pipes
+   found through ``/proc/*/fd``, and reading the harness's /proc files.
+5. Bounded cost to the harness: each run ends within its budget (per-case limits when the tests
+   carry them) plus a grace, output is capped, and decoding what the program returns is linear
+   (caps on size, depth and hash collisions, and a deadline). Proven against sets and dicts of
+   colliding ints, repeated and nested colliding sets, 10^6-deep nesting, 2^40 leaves through
+   shared references, a 10 MB int, a million opaque objects or list nodes, a cyclic list, output
+   floods, fork and thread bombs, busy loops that ignore signals.
+6. Memory: with a memory cgroup (mode root; mode userns where a cgroup subtree is delegated to
+   the user) a run holds at most ``memory_mb`` plus 64 MB for its driver, heap, tmpfs and SysV
+   memory included; without one, each process is held to ``memory_mb`` of address space and the
+   run's tmpfs to ``memory_mb``, so a run can hold several times ``memory_mb``
+   (``seer/sandbox/isolation.py``). Proven against a heap spread over forked processes, files
+   filling the tmpfs each under the file-size limit, /dev/shm and /tmp bombs, SysV and POSIX
+   shared memory, memfds, and raising the cgroup's limits from inside: the bound of the mode's
+   capabilities holds.
+
+Out of scope
+------------
+- The kernel's own attack surface: the seccomp filter is a deny-list (x86_64 and aarch64; no
+  filter on other architectures), so a kernel bug reachable through an allowed system call is an
+  escape; mode userns needs unprivileged user namespaces, which widen what the kernel exposes.
+- Side and covert channels between concurrent runs (timing; CPU, cache and memory-bandwidth
+  contention; the page cache of the shared read-only root). There is no CPU controller: a hostile
+  neighbour can slow a correct program down (never make it fail, which the suite checks); per-case
+  time limits make verdicts tolerant to load, not immune to it.
+- Public facts about the machine (``/proc/cpuinfo``, kernel and library versions).
+- Answers computed in an unintended but legal way, e.g. a completion that redefines a helper of
+  HumanEval's prompt that the tests call (upstream's harness behaves the same; ``checker.py``).
+- Mode ``weak``, and the harness's own environment: it trusts its Python installation, the tests
+  it is given and the user running it.
 """
 from seer.sandbox.execute import SandboxError, run_tests
 from seer.sandbox.expected import fill_expected

@@ -1,5 +1,13 @@
 """``run_tests``: one program in one fresh sandboxed process; per-test outcomes; a verdict the
 program cannot fake. The sandbox side is ``seer/sandbox/driver.py``; the protocol is described there.
+
+What comes back from the sandbox is text on one pipe only the driver holds. Return values of call
+tests are decoded here by ``codec.loads`` (linear time, size / nesting / hash-collision caps) under
+one deadline for the whole verdict (``decode_seconds``: a floor plus an allowance per MB, so that a
+large honest answer is not judged by the machine's load), and compared with the expected outputs
+(``seer.sandbox.compare``), which never leave this process. In a group of cases
+(``payload.groups``) the first that does not pass fails the group: the rest of it is "fail" (not
+run), as EvalPlus's ``fast_check`` stops there.
 """
 from __future__ import annotations
 
@@ -16,12 +24,16 @@ from typing import Any
 
 from seer.data.schemas import Tests
 from seer.sandbox import codec, isolation, launcher
-from seer.sandbox.compare import preview, stdout_equal, values_equal
+from seer.sandbox.compare import outputs_match, preview, stdout_match
 from seer.sandbox.launcher import SandboxError
-from seer.sandbox.payload import MISSING, Limits, Prepared, prepare, serialize
+from seer.sandbox.payload import MISSING, Limits, Prepared, budget, prepare, serialize
 from seer.sandbox.result import ExecResult, TestOutcome
 
 GRACE = 2.0  # seconds past the program's limit before the parent kills the sandbox itself
+# decoding all the values of one run back here: the floor, and per MB decoded (the codec decodes
+# ~7 MB/s on an idle core; 5 s per MB leaves room for a 30x slower, loaded machine)
+DECODE_SECONDS = 10.0
+DECODE_SECONDS_PER_MB = 5.0
 _CHUNK = 1 << 16
 
 
@@ -29,14 +41,16 @@ def run_tests(code: str, tests: Tests, timeout: float = 3.0, memory_mb: int = 10
               max_output_bytes: int = 65536) -> ExecResult:
     """Run ``code`` against ``tests`` in a fresh sandboxed process (see ``seer.sandbox``).
 
-    ``timeout`` is the wall-clock budget of the whole program (loading plus every test);
-    ``memory_mb`` the address-space limit; stdout/stderr are kept up to ``max_output_bytes`` each.
+    ``timeout`` is the wall-clock budget of the whole program (loading plus every test); with
+    per-case limits (``tests.time_limits``) each case has its own and ``timeout`` only covers
+    loading (``payload.budget``). ``memory_mb`` is the address-space limit; stdout/stderr are
+    kept up to ``max_output_bytes`` each.
     """
     t0 = time.monotonic()
-    limits = Limits(timeout, memory_mb, max_output_bytes)
+    limits = Limits(budget(tests, timeout), memory_mb, max_output_bytes)
     prep = prepare(code, tests, limits)
     raw = run_raw(prep, len(tests.cases), limits)
-    return _verdict(raw, tests, prep.expected, time.monotonic() - t0)
+    return _verdict(raw, tests, prep.expected, prep.payload["groups"], time.monotonic() - t0)
 
 
 def run_raw(prep: Prepared, n: int, limits: Limits) -> _Raw:
@@ -81,7 +95,7 @@ class _Session:
         except BlockingIOError:
             sent = 0
         try:
-            pidfd = launcher.get().spawn(uid, cwd, theirs)
+            pidfd = launcher.get().spawn(uid, cwd, theirs, memory_mb=self.limits.memory_mb)
         except Exception:
             for fd in mine:
                 os.close(fd)
@@ -93,10 +107,9 @@ class _Session:
         try:
             self._pump(*mine[:4], sent)
         finally:
-            if pidfd is not None:  # last resort; in namespaces nothing is left by now anyway
-                with contextlib.suppress(ProcessLookupError):
-                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-                os.close(pidfd)
+            with contextlib.suppress(ProcessLookupError):  # last resort; nothing is left by now
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)  # in namespaces anyway
+            os.close(pidfd)
             for fd in mine[1:4]:  # _pump closes stdin
                 os.close(fd)
             if self.ctl_w is not None:
@@ -205,15 +218,28 @@ class _Session:
         self.raw.violation = self.raw.violation or what
 
 
-def _verdict(raw: _Raw, tests: Tests, expected: list[Any], duration: float) -> ExecResult:
+def decode_seconds(raw: _Raw) -> float:
+    """Time to decode what a run returned: bounded, since the codec is linear and the parent
+    keeps at most ``n`` result lines of ``max_line`` bytes."""
+    size = sum(len(text) for status, text in raw.cases if status == "value")
+    return DECODE_SECONDS + DECODE_SECONDS_PER_MB * size / (1 << 20)
+
+
+def _verdict(raw: _Raw, tests: Tests, expected: list[Any], groups: list[tuple[int, int, float]],
+             duration: float) -> ExecResult:
     outcomes = []
+    deadline = time.monotonic() + decode_seconds(raw)
     for i in range(len(tests.cases)):
         if i < len(raw.cases):
-            outcomes.append(_outcome(tests, expected, i, *raw.cases[i]))
+            outcomes.append(_outcome(tests, expected, i, *raw.cases[i], deadline))
         elif raw.killed:
             outcomes.append(TestOutcome("timeout", "time limit exceeded"))
         else:
             outcomes.append(TestOutcome("error", "no result: the run ended abnormally"))
+    for start, stop, _ in groups:  # fast_check: a group ends at its first case that did not pass
+        failed = next((i for i in range(start, stop) if outcomes[i].status != "pass"), stop)
+        for i in range(failed + 1, stop):
+            outcomes[i] = TestOutcome("fail", "not run: an earlier test of its group failed")
     if not raw.verified:
         status = "timeout" if raw.killed else "error"
         if tests.kind == "assert":  # an in-process "pass" counts only in a verified run
@@ -232,21 +258,23 @@ def _verdict(raw: _Raw, tests: Tests, expected: list[Any], duration: float) -> E
     return ExecResult(status, outcomes, raw.stdout, stderr, duration)
 
 
-def _outcome(tests: Tests, expected: list[Any], i: int, status: str, payload: str) -> TestOutcome:
+def _outcome(tests: Tests, expected: list[Any], i: int, status: str, payload: str,
+             deadline: float) -> TestOutcome:
     try:
-        data = json.loads(payload)
         if status in ("pass", "fail", "error", "timeout"):
-            return TestOutcome(status, "" if data is None else str(data))
+            data = _json_str(payload)
+            return TestOutcome(status, "" if payload == "null" else data)
         if status != "value" or tests.kind == "assert":
             return TestOutcome("error", f"bad status {status!r} from the sandbox")
+        data = codec.loads(payload, deadline)
         if tests.kind == "stdio":
-            ok = isinstance(data, str) and stdout_equal(data, expected[i])
+            ok = isinstance(data, str) and stdout_match(data, expected[i], tests)
             return TestOutcome("pass") if ok else TestOutcome(
                 "fail", f"expected stdout {preview(expected[i])}, got {preview(data)}")
         if expected[i] is MISSING:
             return TestOutcome("error", "no expected output (see seer.sandbox.fill_expected)")
-        actual, want = codec.decode(data), codec.decode(expected[i])
-        if values_equal(actual, want, tests.atol):
+        actual, want = data, codec.decode(expected[i])
+        if outputs_match(actual, want, tests, i):
             return TestOutcome("pass")
         return TestOutcome("fail", f"expected {preview(want)}, got {preview(actual)}")
     except (ValueError, TypeError, KeyError, IndexError, RecursionError) as e:
@@ -256,7 +284,7 @@ def _outcome(tests: Tests, expected: list[Any], i: int, status: str, payload: st
 def _json_str(text: str) -> str:
     try:
         v = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
     return v if isinstance(v, str) else text
 

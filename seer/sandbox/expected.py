@@ -21,7 +21,7 @@ def fill_expected(reference: str, tests: Tests, timeout: float = 30.0, memory_mb
     missing = [i for i, c in enumerate(tests.cases) if "output" not in c]
     cases = [dict(c) for c in tests.cases]
     if missing:
-        probe = dataclasses.replace(tests, cases=[{"input": cases[i]["input"]} for i in missing])
+        probe = dataclasses.replace(tests, cases=[{"input": cases[i]["input"]} for i in missing], time_limits=[])
         limits = Limits(timeout, memory_mb, 65536)
         raw = run_raw(prepare(reference, probe, limits), len(missing), limits)
         if raw.load_error is not None:

@@ -2,9 +2,13 @@
 
 The fork server is started lazily with a scrubbed environment, in its own session; it exits when
 this process closes its end of the socket (e.g. on exit). A process that forks gets a fresh one.
+The fork server reports the mode it could set up ("root", "userns" or "weak"; see
+``seer/sandbox/isolation.py``); when it can set up neither "root" nor "userns", starting it raises
+a SandboxError saying what to enable, unless ``configure(allow_weak=True)`` was called.
 """
 from __future__ import annotations
 
+import logging
 import marshal
 import os
 import socket
@@ -36,31 +40,61 @@ class SandboxError(RuntimeError):
     """The sandbox itself failed (not the program): a driver crash, no processes left, ..."""
 
 
+log = logging.getLogger(__name__)
+_allow_weak = False
+
+
+def configure(allow_weak: bool) -> None:
+    """``sandbox.allow_weak``: without root and without user namespaces, run programs in the
+    weak mode (logged as a warning) instead of refusing with a SandboxError. Takes effect for
+    fork servers started afterwards."""
+    global _allow_weak
+    _allow_weak = bool(allow_weak)
+
+
 class Launcher:
     def __init__(self, mode: str = "") -> None:
-        """``mode="none"`` forces the unprivileged fallback (for its tests); "" picks the best."""
+        """"" sets up the best mode available, falling back to "weak" only after
+        ``configure(allow_weak=True)``. For tests: ``mode="weak"`` (or "none") forces the weak
+        mode, "nested" the way mode "userns" isolates programs on kernels before Linux 6.12."""
         self._lock = threading.Lock()
-        self._requested = mode
+        self._requested = "weak" if mode in ("weak", "none") else mode
         self._start()
 
     def _start(self) -> None:
+        hello = self._start_server(self._requested)
+        if hello.startswith("unavailable") and _allow_weak:
+            self.close()
+            hello = self._start_server("weak")
+        mode, _, cgroup = hello.partition(" ")
+        if mode not in ("root", "userns", "weak"):
+            if hello.startswith("unavailable"):
+                self.close()
+                raise SandboxError(f"no sandbox: {hello.partition(': ')[2]}")
+            raise SandboxError(f"the sandbox fork server did not start (exit {self.proc.wait()})")
+        self.mode = mode
+        self.memory_cgroup = cgroup == "memcg"
+        if mode == "weak":
+            log.warning("sandbox mode weak: programs run without namespaces, as this user: they can "
+                        "read and write this user's files, reach the network and the harness, and "
+                        "fake verdicts")
+
+    def _start_server(self, mode: str) -> str:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         # -S: no site-packages (only the stdlib); -P: nothing importable from the cwd
         self.proc = subprocess.Popen(
-            [sys.executable, "-S", "-P", "-c", BOOTSTRAP, str(theirs.fileno()), self._requested],
+            [sys.executable, "-S", "-P", "-c", BOOTSTRAP, str(theirs.fileno()), mode],
             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             env=environment("/"), cwd="/", start_new_session=True)
         theirs.close()
         self.sock = mine
-        hello = mine.recv(64).decode()
-        if hello not in ("root", "none"):
-            raise SandboxError(f"the sandbox fork server did not start (exit {self.proc.wait()})")
-        self.mode = hello
+        return mine.recv(4096).decode(errors="replace")
 
-    def spawn(self, uid: int, cwd: str | None, fds: list[int]) -> int | None:
+    def spawn(self, uid: int, cwd: str | None, fds: list[int], memory_mb: int = 0) -> int:
         """Start one run with fds (stdin, stdout, stderr, results, control); returns a pidfd of
-        its session leader, or None if it already ended."""
-        msg = marshal.dumps({"uid": uid, "cwd": cwd})
+        its session leader. ``memory_mb`` (the program's limit)
+        sizes the run's memory cgroup and tmpfs; 0 leaves them at their defaults."""
+        msg = marshal.dumps({"uid": uid, "cwd": cwd, "memory_mb": int(memory_mb)})
         with self._lock:
             for attempt in (0, 1):
                 try:
@@ -68,8 +102,6 @@ class Launcher:
                     reply, got, _, _ = socket.recv_fds(self.sock, 256, 1)
                     if reply == b"ok":
                         return got[0]
-                    if reply == b"gone":
-                        return None
                     if reply:
                         raise SandboxError(reply.decode(errors="replace"))
                 except (OSError, EOFError):

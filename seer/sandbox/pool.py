@@ -12,12 +12,12 @@ from typing import Any, Self
 from seer.data.jsonl import write_json
 from seer.data.schemas import Tests
 from seer.progress import task as progress_task
-from seer.sandbox import codec
+from seer.sandbox import codec, launcher
 from seer.sandbox.execute import run_tests
 from seer.sandbox.result import ExecResult
 
 # bump when a change to the sandbox can change results, so old disk caches stop matching
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: assert tests judged by the trusted checker; per-case time limits
 
 
 class SandboxPool:
@@ -45,7 +45,9 @@ class SandboxPool:
 
     @classmethod
     def from_config(cls, cfg: Any, cache_dir: str | None = None) -> SandboxPool:
-        """From a ``seer.config.SandboxConfig`` (or anything with the same fields)."""
+        """From a ``seer.config.SandboxConfig`` (or anything with the same fields); also applies
+        ``allow_weak`` to the fork servers started afterwards (``launcher.configure``)."""
+        launcher.configure(allow_weak=cfg.allow_weak)
         return cls(workers=cfg.workers, timeout=cfg.timeout, memory_mb=cfg.memory_mb,
                    cache=cfg.cache, cache_dir=cache_dir, max_output_bytes=cfg.max_output_bytes)
 

@@ -19,7 +19,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from seer.config import config_hash
-from seer.data.benchmarks import SAME_TEXT_AS, load_benchmark
+from seer.data.benchmarks import SAME_TEXT_AS, load_benchmark, special_inputs
 from seer.data.decontam import decontaminate
 from seer.data.jsonl import write_json, write_jsonl
 from seer.data.schemas import Problem
@@ -65,6 +65,11 @@ def bench_data(cfg: DictConfig) -> None:
         raise ValueError("bench_data needs the benchmark name: bench.name=<humaneval|mbpp|mbppplus|lcb|...>")
     problems = load_benchmark(name, cfg.bench, workers=cfg.sandbox.workers)
     n = write_jsonl(out, problems)
+    special = special_inputs(problems)
+    # every input is kept; these are the ones whose expected output is held as a digest
+    print(f"bench_data {name}: {sum(map(len, special.values()))} inputs handled specially (expected output "
+          f"too large for the sandbox, compared by digest): "
+          + (", ".join(f"{pid} cases {cases}" for pid, cases in special.items()) or "none"))
     log.info("bench_data %s: %d problems written to %s", name, n, out)
 
 

@@ -1,0 +1,5 @@
+# control_membership: a correct program for the membership tests
+# tests: membership
+
+def f(x):
+    return 2 * x

@@ -1,0 +1,7 @@
+# codec_tag_confusion_assert: plain dicts that look like the codec's own tags; decoded as tags they
+# would be the expected ints
+# class: lying equality
+# tests: assert
+
+def f(x):
+    return {'$int': hex(2 * x)} if x == 2 else {'$ref': 0, '$int': '0x6'}

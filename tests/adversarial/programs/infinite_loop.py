@@ -1,0 +1,7 @@
+# infinite_loop
+# class: resources
+# tests: assert
+# expect: timeout
+
+while True:
+    pass

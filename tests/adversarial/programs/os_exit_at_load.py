@@ -1,0 +1,9 @@
+# os_exit_at_load
+# class: faking
+# tests: assert
+# expect: error
+
+def f(x):
+    return 0
+import os
+os._exit(0)

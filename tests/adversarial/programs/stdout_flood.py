@@ -1,0 +1,7 @@
+# stdout_flood
+# class: resources
+# tests: assert
+# expect: timeout
+
+while True:
+    print('x' * 1000)
