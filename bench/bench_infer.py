@@ -26,6 +26,7 @@ from seer.eval.score import score_samples
 from seer.llm.policy import GenerateRequest
 from seer.llm.prompts import STEP_STOP, exploration_prompt
 from seer.sandbox import SandboxPool
+from seer.sandbox.references import fill_expected_outputs
 from seer.search.beam import beam_search_samples
 from seer.model.factory import load_policy
 
@@ -74,7 +75,7 @@ def main() -> None:
     base = [f"experiment={args.experiment}", f"backend.threads={args.threads}", "backend.progress=false",
             "tracking=disabled", f"bench.limit={args.problems}", *args.overrides]
     cfg = compose(base)
-    problems = load_benchmark(args.bench, cfg.bench)
+    problems = fill_expected_outputs(load_benchmark(args.bench, cfg.bench))  # scored below
     policy = load_policy(cfg, args.model_dir)
     s = settings(cfg.infer, InferConfig)
     res: dict = {"model_dir": args.model_dir, "bench": args.bench, "b1": s.b1, "b2": s.b2,

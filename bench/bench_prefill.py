@@ -36,7 +36,7 @@ from seer.stages.explore import exploration_prompt_fn
 def workloads(policy, cfg, n_problems: int, tokens: int) -> dict[str, tuple[list[str], GenerateRequest]]:
     seeds = load_seed(cfg.data)[:n_problems]
     explore = exploration_prompt_fn(policy, 1, cfg.random_seed)
-    tasks = load_benchmark("humaneval", cfg.bench, expected=False)[:n_problems]
+    tasks = load_benchmark("humaneval", cfg.bench)[:n_problems]
     beam = [policy.chat_prompt(*exploration_prompt(t, (), ())) for t in tasks]
     leetcode = load_sra_leetcode()[:n_problems]
     sra = [policy.chat_prompt(*evaluation_prompt(format_question(p), ["Sort the input first."])) for p in leetcode]

@@ -7,8 +7,9 @@ from collections import Counter
 import pytest
 from omegaconf import OmegaConf
 
-from seer.data.benchmarks import load_benchmark, needs_expected
-from seer.data.evalplus import WRAPPER
+from seer.data.benchmarks import load_benchmark
+from seer.sandbox.references import needs_expected
+from seer.sandbox.compare import WRAPPER
 from seer.data.schemas import Problem
 from seer.sandbox.codec import decode
 
@@ -20,7 +21,7 @@ def bench_cfg(**kw):
 
 
 def load(name, **kw):
-    return load_benchmark(name, bench_cfg(**kw), expected=False)
+    return load_benchmark(name, bench_cfg(**kw))
 
 
 def test_humaneval():

@@ -18,7 +18,7 @@ def problem(pid: str, question: str, solution: str = "") -> Problem:
 @pytest.fixture(scope="module")
 def benches():
     cfg = OmegaConf.create({"names": [], "limit": 0, "mbppplus_ids": "v0.2", "use_plus_tests": True})
-    return {name: load_benchmark(name, cfg, expected=False) for name in ("humaneval", "mbpp", "lcb")}
+    return {name: load_benchmark(name, cfg) for name in ("humaneval", "mbpp", "lcb")}
 
 
 def test_normalisation_ignores_case_punctuation_and_layout():

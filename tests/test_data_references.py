@@ -10,7 +10,8 @@ import random
 import pytest
 from omegaconf import OmegaConf
 
-from seer.data.benchmarks import fill_expected_outputs, load_benchmark
+from seer.data.benchmarks import load_benchmark
+from seer.sandbox.references import fill_expected_outputs
 from seer.data.leetcode import load_leetcode
 from seer.data.mbpp import load_mbpp
 from seer.sandbox import SandboxPool
@@ -39,8 +40,8 @@ def test_mbpp_and_humaneval_references_pass(pool):
 
 
 def test_mbppplus_expected_outputs_and_references(pool):
-    problems = sample(load_benchmark("mbppplus", BENCH, expected=False), 12, seed=1)
-    by_id = {p.id: p for p in load_benchmark("mbppplus", BENCH, expected=False)}
+    problems = sample(load_benchmark("mbppplus", BENCH), 12, seed=1)
+    by_id = {p.id: p for p in load_benchmark("mbppplus", BENCH)}
     problems += [by_id["Mbpp/2"], by_id["Mbpp/580"]]  # set-equality oracle; nested tuples
     fill_expected_outputs(problems, workers=2, timeout=120.0)
     assert all("output" in c for p in problems for c in p.tests.cases)

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "seer"
 # run inside the sandboxed interpreter as top-level modules (`import codec`, `import driver`)
-SANDBOX_SCRIPTS = {"seer.sandbox.driver", "seer.sandbox.zygote"}
+SANDBOX_SCRIPTS = {"seer.sandbox.checker", "seer.sandbox.driver", "seer.sandbox.zygote"}
 # imported by `python -m seer` only: importing it runs the CLI
 ENTRY = {"seer.__main__"}
 # (importer package, imported package) pairs that would point up the layers (llm < model < search <

@@ -13,7 +13,7 @@ Python values EvalPlus passes. Outputs are compared by EvalPlus's own rule
 ``==``, its special oracles, ``np.allclose`` for floats); ``Tests.n_base`` marks where the plus
 inputs start, so one run gives both the base and the plus verdict. Expected outputs and per-input
 time limits (``Tests.time_limits``, EvalPlus's ``max(1 s, 4 x reference time)``) are computed in
-``bench_data`` (``seer.data.benchmarks.fill_expected_outputs``).
+``bench_data`` (``seer.sandbox.references.fill_expected_outputs``).
 
 The conversion table is a port of evalplus/data/mbpp.py (Apache-2.0, the EvalPlus authors).
 """

@@ -19,7 +19,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from seer.config import config_hash
-from seer.data.benchmarks import SAME_TEXT_AS, load_benchmark, special_inputs
+from seer.data.benchmarks import SAME_TEXT_AS, load_benchmark
 from seer.data.decontam import decontaminate
 from seer.data.jsonl import write_json, write_jsonl
 from seer.data.schemas import Problem
@@ -43,7 +43,7 @@ def seed_data(cfg: DictConfig) -> None:
     if cfg.data.decontaminate and cfg.bench.names:
         # decontaminate against whole benchmarks (bench.limit only trims evaluation) and by text only
         full = _full(cfg.bench)
-        benches = {name: load_benchmark(SAME_TEXT_AS.get(name, name), full, expected=False)
+        benches = {name: load_benchmark(SAME_TEXT_AS.get(name, name), full)
                    for name in cfg.bench.names}
         problems, report = decontaminate(problems, benches, cfg.data.ngram, cfg.data.threshold)
         stats["decontamination"] = report.to_dict()
@@ -63,7 +63,9 @@ def bench_data(cfg: DictConfig) -> None:
     name = cfg.bench.name
     if not name:
         raise ValueError("bench_data needs the benchmark name: bench.name=<humaneval|mbpp|mbppplus|lcb|...>")
-    problems = load_benchmark(name, cfg.bench, workers=cfg.sandbox.workers)
+    from seer.sandbox.references import fill_expected_outputs, special_inputs
+
+    problems = fill_expected_outputs(load_benchmark(name, cfg.bench), workers=cfg.sandbox.workers)
     n = write_jsonl(out, problems)
     special = special_inputs(problems)
     # every input is kept; these are the ones whose expected output is held as a digest
@@ -76,14 +78,15 @@ def bench_data(cfg: DictConfig) -> None:
 # source name -> loader of the problems whose shipped reference solutions check_data runs
 def _check_sources(cfg: DictConfig) -> dict[str, Callable[[], list[Problem]]]:
     from seer.data.mbpp import load_mbpp
+    from seer.sandbox.references import fill_expected_outputs
 
     full = _full(cfg.bench)
     all_ids = OmegaConf.merge(full, {"mbppplus_ids": "all"})
     return {
         "mbpp": lambda: load_mbpp(["prompt", "test", "validation", "train"]),
         "humaneval": lambda: load_benchmark("humaneval", full),
-        "mbppplus": lambda: load_benchmark("mbppplus", all_ids, workers=cfg.sandbox.workers),
-        "lcb": lambda: load_benchmark("lcb", full),
+        "mbppplus": lambda: fill_expected_outputs(load_benchmark("mbppplus", all_ids), workers=cfg.sandbox.workers),
+        "lcb": lambda: fill_expected_outputs(load_benchmark("lcb", full)),
         "leetcode": lambda: load_seed(OmegaConf.create({"source": "leetcode", "difficulties": [], "shuffle_seed": 0,
                                                         "limit": 0})),
         "sra_leetcode": lambda: load_seed(OmegaConf.create({"source": "sra_leetcode", "difficulties": [],

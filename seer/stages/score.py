@@ -16,8 +16,6 @@ from seer.sandbox import SandboxPool
 from seer.sandbox.compare import EVALPLUS_MEMORY_MB
 from seer.stages import require_io
 
-log = logging.getLogger(__name__)
-
 
 def score(cfg: DictConfig) -> None:
     require_io(cfg, "samples", "bench", "out")
