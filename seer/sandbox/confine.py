@@ -138,13 +138,13 @@ def _enter_own_pid_namespace() -> None:
         raise OSError(ctypes.get_errno(), "unshare(user, pid, mount) for the program")
     same = f"{RUN_UID} {RUN_UID} 1"
     for name, text in (("setgroups", "deny"), ("uid_map", same), ("gid_map", same)):
-        _write(f"/proc/self/{name}", text)
+        write_file(f"/proc/self/{name}", text)
     _prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     _relay_exit(os.fork(), init=False)  # the runner: out of the program's pid namespace
     # pid 1 of the new namespace; its own /proc shows only this namespace, and not itself
     if _libc.mount(b"proc", b"/proc", b"proc", ctypes.c_ulong(MS_NOSUID | MS_NODEV | MS_NOEXEC), b"hidepid=2") != 0:
         raise OSError(ctypes.get_errno(), "mount /proc for the program")
-    _write("/proc/sys/user/max_user_namespaces", "0")
+    write_file("/proc/sys/user/max_user_namespaces", "0")
     _relay_exit(os.fork(), init=True)  # the program must not be init: signals would not reach it
 
 
@@ -170,7 +170,8 @@ def _relay_exit(child: int, init: bool) -> None:
         os._exit(70)
 
 
-def _write(path: str, text: str) -> None:
+def write_file(path: str, text: str) -> None:
+    """Write `text` to a /proc or /sys file (one write: these files take a value per write)."""
     try:
         fd = os.open(path, os.O_WRONLY)
         try:

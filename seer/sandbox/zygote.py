@@ -242,9 +242,9 @@ def _enter_own_namespaces(mode: str) -> None:
         uid, gid = os.geteuid(), os.getegid()
         try:
             _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare(CLONE_NEWUSER)")
-            _write("/proc/self/setgroups", "deny")
-            _write("/proc/self/uid_map", f"0 {uid} 1")
-            _write("/proc/self/gid_map", f"0 {gid} 1")
+            confine.write_file("/proc/self/setgroups", "deny")
+            confine.write_file("/proc/self/uid_map", f"0 {uid} 1")
+            confine.write_file("/proc/self/gid_map", f"0 {gid} 1")
             # a namespace without capabilities (e.g. AppArmor's restriction) fails here
             rootfs.mount(None, "/", None, rootfs.MS_REC | rootfs.MS_PRIVATE)
         except OSError as e:
@@ -324,22 +324,23 @@ def _enter_run(mode: str, uid: int, memory_mb: int) -> None:
     shm_pages = (memory_mb << 20) // os.sysconf("SC_PAGE_SIZE")
     for key, value in IPC_SYSCTLS + (("kernel/shmall", str(shm_pages)),
                                      ("kernel/shmmax", str(shm_pages * os.sysconf("SC_PAGE_SIZE")))):
-        _write(f"/proc/sys/{key}", value)
+        confine.write_file(f"/proc/sys/{key}", value)
     _check(_libc.sethostname(b"sandbox", 7), "sethostname")
     if _libc.syscall(_SYS_KEYCTL[_machine], KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
         raise OSError(ctypes.get_errno(), "keyctl(JOIN_SESSION_KEYRING)")
     _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # /proc/self/* of a non-dumpable process: host root's
-    _write("/proc/self/oom_score_adj", "1000")  # under memory pressure, a run goes first
+    confine.write_file("/proc/self/oom_score_adj", "1000")  # under memory pressure, a run goes first
     if mode == "userns":
         # a user namespace of the run's own, mapping only our uid (as RUN_UID: not 0, so that a
         # runner, without capabilities, may map it into its own namespace): a fresh set of keyrings and
         # process counts per run, and capabilities over nothing but itself. Each runner makes
         # one more inside it for its program (confine.py), and nothing below that.
         _check(_libc.unshare(CLONE_NEWUSER), "unshare(user)")
-        _write("/proc/self/setgroups", "deny")
-        _write("/proc/self/uid_map", f"{RUN_UID} 0 1")
-        _write("/proc/self/gid_map", f"{RUN_UID} 0 1")
-        _write("/proc/sys/user/max_user_namespaces", "0" if confine.LANDLOCK_SCOPES else str(RUNNER_USERNS))
+        confine.write_file("/proc/self/setgroups", "deny")
+        confine.write_file("/proc/self/uid_map", f"{RUN_UID} 0 1")
+        confine.write_file("/proc/self/gid_map", f"{RUN_UID} 0 1")
+        confine.write_file("/proc/sys/user/max_user_namespaces",
+                           "0" if confine.LANDLOCK_SCOPES else str(RUNNER_USERNS))
         confine.lock_capabilities()  # the driver needs none from here on
         confine.drop_capabilities()
     _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
@@ -349,17 +350,6 @@ def _enter_run(mode: str, uid: int, memory_mb: int) -> None:
 
 def _memory_mb(req: dict) -> int:
     return max(int(req.get("memory_mb") or DEFAULT_MEMORY_MB), 16)
-
-
-def _write(path: str, text: str) -> None:
-    try:
-        fd = os.open(path, os.O_WRONLY)
-        try:
-            os.write(fd, text.encode())
-        finally:
-            os.close(fd)
-    except OSError as e:
-        raise OSError(e.errno, f"writing {text!r} to {path}: {e.strerror}") from None
 
 
 def _leader(mode: str, req: dict, fds: list) -> None:

@@ -140,14 +140,20 @@ def refine(jobs: Sequence[RefineJob], policy: Policy | None, executor: Executor 
         if executor is not None and not fell_back:
             check = executor.submit(to_solution(j.problem, steps[-1]), j.problem.tests)
         spliced.append((j, steps, check))
+    return _verified_paths(spliced, stats, config_hash), stats
+
+
+def _verified_paths(rewrites: Sequence[tuple[RefineJob, list[str], Future[Any] | None]], stats: dict[str, int],
+                    config_hash: str) -> list[TrainPath]:
+    """The refined paths; a rewrite whose code failed its tests ends in the reference code instead."""
     paths = []
-    for j, steps, check in spliced:
+    for j, steps, check in rewrites:
         if check is not None and not check.result().passed:
             stats["fallback_failed_tests"] += 1
             steps = steps[:-1] + [format_code_step(j.problem.solution)]
         paths.append(_refined(j, steps, config_hash))
     stats["refined"] = len(paths)
-    return paths, stats
+    return paths
 
 
 def _refined(job: RefineJob, steps: list[str], config_hash: str) -> TrainPath:
@@ -181,11 +187,4 @@ def _refine_from_step(todo: Sequence[RefineJob], n_jobs: int, policy: Policy | N
             continue
         check = executor.submit(to_solution(j.problem, steps[-1]), j.problem.tests) if executor is not None else None
         kept.append((j, steps, check))
-    paths = []
-    for j, steps, check in kept:
-        if check is not None and not check.result().passed:
-            stats["fallback_failed_tests"] += 1
-            steps = steps[:-1] + [format_code_step(j.problem.solution)]
-        paths.append(_refined(j, steps, config_hash))
-    stats["refined"] = len(paths)
-    return paths, stats
+    return _verified_paths(kept, stats, config_hash), stats
