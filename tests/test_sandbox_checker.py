@@ -11,7 +11,15 @@ import pytest
 from seer.data.schemas import Tests
 from seer.eval.score import base_passed
 from seer.sandbox import codec, run_tests
-from seer.sandbox.execute import DECODE_SECONDS, DECODE_SECONDS_PER_MB, _outcome, _Raw, _verdict, decode_seconds, run_raw
+from seer.sandbox.execute import (
+    DECODE_SECONDS,
+    DECODE_SECONDS_PER_MB,
+    _outcome,
+    _Raw,
+    _verdict,
+    decode_seconds,
+    run_raw,
+)
 from seer.sandbox.payload import GROUP_CAP, GROUP_SLACK, Limits, budget, groups, prepare
 
 SQUARE = "def f(x):\n    return x * x\n"
@@ -315,6 +323,7 @@ def test_other_rules_keep_every_case_and_one_budget() -> None:
 
 
 def test_decoding_time_grows_with_what_is_decoded() -> None:
-    small, large = _Raw(cases=[("value", "1")]), _Raw(cases=[("value", "1" * (4 << 20)), ("error", "x" * (8 << 20))])
+    small = _Raw(cases=[("value", "1")])
+    large = _Raw(cases=[("value", "1" * (4 << 20)), ("error", "x" * (8 << 20))])  # only values are decoded
     assert decode_seconds(small) == pytest.approx(DECODE_SECONDS, abs=0.01)
     assert decode_seconds(large) == pytest.approx(DECODE_SECONDS + 4 * DECODE_SECONDS_PER_MB)

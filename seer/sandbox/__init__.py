@@ -84,9 +84,10 @@ before and after, and next to every hostile program.
 
 Out of scope
 ------------
-- The kernel's own attack surface: the seccomp filter is a deny-list (x86_64 and aarch64; no
-  filter on other architectures), so a kernel bug reachable through an allowed system call is an
-  escape; mode userns needs unprivileged user namespaces, which widen what the kernel exposes.
+- The kernel's own attack surface: the seccomp filter is a deny-list (x86_64, and aarch64 whose
+  table is untested; no filter on other architectures), so a kernel bug reachable through an
+  allowed system call is an escape; mode userns needs unprivileged user namespaces, which widen
+  what the kernel exposes.
 - Side and covert channels between concurrent runs (timing; CPU, cache and memory-bandwidth
   contention; the page cache of the shared read-only root). There is no CPU controller: a hostile
   neighbour can slow a correct program down (never make it fail, which the suite checks); per-case

@@ -166,7 +166,7 @@ class Driver:
         if g is not None and g != self.group:  # the group's first case: its budget starts
             self.group, self.group_deadline = g, self.case_start + self.groups[g][2]
 
-    def group_of(self, i: int):  # type: ignore[no-untyped-def]
+    def group_of(self, i: int) -> int | None:
         for g, (start, stop, _) in enumerate(self.groups):
             if start <= i < stop:
                 return g
@@ -190,7 +190,8 @@ class Driver:
 
     def group_timed_out(self) -> None:
         start, stop, budget = self.groups[self.group]
-        self.send_case(self.next, b"timeout", f"time limit exceeded ({budget:.3g} s for tests {start}-{stop - 1} together)")
+        self.send_case(self.next, b"timeout",
+                       f"time limit exceeded ({budget:.3g} s for tests {start}-{stop - 1} together)")
         self.next += 1
         self.skip_group()
 

@@ -43,7 +43,8 @@ def run_tests(code: str, tests: Tests, timeout: float = 3.0, memory_mb: int = 10
 
     ``timeout`` is the wall-clock budget of the whole program (loading plus every test); with
     per-case limits (``tests.time_limits``) each case has its own and ``timeout`` only covers
-    loading (``payload.budget``). ``memory_mb`` is the address-space limit; stdout/stderr are
+    loading (``payload.budget``). Call tests of an EvalPlus rule run in EvalPlus's groups (base,
+    plus; ``payload.groups``). ``memory_mb`` is the address-space limit; stdout/stderr are
     kept up to ``max_output_bytes`` each.
     """
     t0 = time.monotonic()

@@ -118,7 +118,8 @@ def prepare(code: str, tests: Tests, limits: Limits) -> Prepared:
     p: dict[str, Any] = {
         "kind": tests.kind, "code": code, "prelude": tests.prelude, "setup": None,
         "fn_name": tests.fn_name, "class_name": tests.class_name, "timeout": float(limits.timeout),
-        "time_limits": time_limits(tests), "groups": groups(tests), "value_cap": limits.value_cap, "out_caps": [],
+        "time_limits": time_limits(tests), "groups": groups(tests), "value_cap": limits.value_cap,
+        "out_caps": [],
         "value_classes": _classes(tests.prelude, "prelude") + _classes(tests.setup, "setup"),
         "checker_limits": {"RLIMIT_AS": max(CHECKER_MEMORY_MB, limits.memory_mb) << 20,
                            "RLIMIT_CPU": math.ceil(limits.timeout) + 1},
