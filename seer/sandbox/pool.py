@@ -17,7 +17,7 @@ from seer.sandbox.execute import run_tests
 from seer.sandbox.result import ExecResult
 
 # bump when a change to the sandbox can change results, so old disk caches stop matching
-CACHE_VERSION = 2  # 2: assert tests judged by the trusted checker; per-case time limits
+CACHE_VERSION = 3  # 2: assert tests judged by the trusted checker; per-case time limits; 3: EvalPlus groups, fast_check
 
 
 class SandboxPool:
