@@ -27,7 +27,9 @@ from seer.train.launch import job_shape, launch_command
 pytestmark = pytest.mark.slow
 RTOL, ATOL = 1e-4, 1e-6
 # 16 paths -> 12 train examples -> 6 micro-batches of 2 per epoch -> 3 optimizer steps per epoch
-RUN = ["train.stage=1", "train.batch_size=2", "train.grad_accum=2", "train.epochs=3", "train.save_every=2"]
+# (train.max_steps=0: no cap; the default experiment caps its training steps)
+RUN = ["train.stage=1", "train.batch_size=2", "train.grad_accum=2", "train.epochs=3", "train.save_every=2",
+       "train.max_steps=0"]
 
 
 def _launch(processes, data, out, *extra, wait=True):
