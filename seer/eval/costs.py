@@ -43,13 +43,18 @@ def read_benchmark(path: Path) -> dict[str, float]:
     return {"s": num("s"), "max_rss": num("max_rss"), "cpu_time": num("cpu_time")}
 
 
+def tree_stats(trees: Path) -> list[dict[str, float]]:
+    """The `stats` of every tree of a finished explore shard (`explore/trees/shard-k.jsonl.gz`)."""
+    with gzip.open(trees, "rt") as f:
+        return [json.loads(line).get("stats", {}) for line in f if line.strip()]
+
+
 def _tokens(res: Path, rule: str, job: str) -> int | None:
     """Tokens the job recorded in its own outputs (see the module docstring)."""
     if rule == "explore" and job.startswith("shard-"):
         trees = res / "explore" / "trees" / f"{job}.jsonl.gz"
         if trees.is_file():
-            with gzip.open(trees, "rt") as f:
-                return sum(int(json.loads(line).get("stats", {}).get("tokens", 0)) for line in f if line.strip())
+            return sum(int(s.get("tokens", 0)) for s in tree_stats(trees))
     if rule == "infer":
         stats = res / "infer" / job / "samples.jsonl.stats.json"
         if stats.is_file():
