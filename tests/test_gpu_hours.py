@@ -63,7 +63,7 @@ def _rows(text: str) -> dict[str, str]:
 
 def test_doc_section_is_the_generator_output_for_paper_dsc():
     doc = DOC.read_text()
-    m = re.search(r"<!-- gpu-hours:start[^\n]*-->\n(.*?)\n<!-- gpu-hours:end -->", doc, re.S)
+    m = re.search(r"<!-- gpu-hours:start[^\n]*-->\n(.*?)\n<!-- gpu-hours:end -->", doc, re.DOTALL)
     assert m, "docs/cluster.md: no gpu-hours markers"
     assert "python -m seer.eval.gpu_hours experiment=paper_dsc" in doc
     expected = gpu_hours.markdown(compose(["experiment=paper_dsc"]))

@@ -26,9 +26,9 @@ import copy
 import json
 import re
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -126,7 +126,7 @@ def _sci(value: float) -> str:
 
 
 def _hours(value: float) -> str:
-    return f"{value:.0f}" if value >= 10 else f"{value:.1f}" if value >= 0.1 else f"{value:.2f}"
+    return f"{value:,.0f}" if value >= 10 else f"{value:#.2g}"
 
 
 @dataclass(frozen=True)
@@ -356,7 +356,7 @@ def rows(cfg: DictConfig, runs: Sequence[Run], bench_sizes: dict[str, int], prob
         n = problems * k["share_all_fail"].value
         per = int(ex.refine.paths_per_problem)
         out.append(Row("refine", 1, _gpus(cfg, "refine"),
-                       f"{n:,.0f} problems x {per} rewrites x {_num(k['refine_tokens'].value)} tokens",
+                       f"{n:,.0f} problems x {per} rewrite{'s' if per > 1 else ''} x {_num(k['refine_tokens'].value)} tokens",
                        n * per * k["refine_tokens"].value, "generated",
                        (k["share_all_fail"], k["refine_tokens"], k["generate_rate"])))
 
@@ -386,7 +386,7 @@ def rows(cfg: DictConfig, runs: Sequence[Run], bench_sizes: dict[str, int], prob
     slots = [int(p.value("infer.b1") or inf.b1) * int(p.value("infer.b2") or inf.b2)
              for p in points for _ in cfg.sweep.models]
     beam = f"B1={inf.b1} x B2={inf.b2}" if len(set(slots)) == 1 else "mean of the sweep's B1 x B2"
-    models = f"{len(slots)} models" if len(points) == 1 else f"{len(slots)} model x point pairs"
+    models = f"{len(slots)} model{'s' if len(slots) > 1 else ''}" + (" x points" if len(points) > 1 else "")
     out.append(Row(f"infer (SEER beam: {', '.join(cfg.sweep.models)})", len(slots) * len(bench_sizes),
                    _gpus(cfg, "infer"), f"{models} x {tasks:,} tasks x {_num(sum(slots) / len(slots))} slots "
                    f"({beam}) x {_num(k['beam_slot_tokens'].value)} tokens",
@@ -410,12 +410,12 @@ def markdown(cfg: DictConfig, runs: Sequence[Run] = ()) -> str:
     lines += ["| stage | jobs | work | tokens | GPU-h | basis |", "|---|---|---|---|---|---|"]
     for r in table:
         jobs = f"{r.jobs} x {r.gpus} GPU" if r.jobs > 1 else f"{r.gpus} GPU"
-        hours = _hours(r.gpu_hours) + (f" ({r.gpu_hours / r.jobs:.2f} per job)" if r.jobs > 1 else "")
+        hours = _hours(r.gpu_hours) + (f" ({_hours(r.gpu_hours / r.jobs)} per job)" if r.jobs > 1 else "")
         lines.append(f"| {r.stage} | {jobs} | {r.work} | {_sci(r.tokens)} {r.kind} | {hours} | {r.basis} |")
     total = sum(r.gpu_hours for r in table)
+    basis = "measured" if all(c.run for r in table for c in r.uses) else "estimate"
     lines += ["| bench_data, seed_data, paths, stage1_data, score, report | CPU | | | 0 (a few CPU-hours) | - |",
-              f"| **total** | | | | **~{total:.0f} GPU-h per model** | "
-              f"{'measured' if all(c.run for r in table for c in r.uses) else 'estimate'} |", ""]
+              f"| **total** | | | | **~{_hours(total)} GPU-h per model** | {basis} |", ""]
     by = {r.stage.split(" ")[0]: r for r in table}
     chain = [(s, by[s].job_hours / by[s].jobs) for s in ("explore", "perturb", "train_stage1", "direct_samples",
                                                           "train_stage2") if s in by]
