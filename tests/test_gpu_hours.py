@@ -131,3 +131,16 @@ def test_report_includes_the_table_of_its_experiment(tmp_path):
     text = out.read_text()
     assert "| base/direct |" in text and "## Expected GPU-hours (A100 80 GB)" in text
     assert f"Seed problems: 3 ({res}/data/seed.jsonl)" in text and "| explore |" in text
+
+
+def test_sweep_points_multiply_the_jobs_they_add():
+    # conf/sweep/beams.yaml: B1 in 1..4 x B2 in 1..5 with the stage-2 model only; training is not swept
+    table = gpu_hours.rows(compose(["experiment=paper_dsc", "sweep=beams"]), [], {"humaneval": 164}, 10)
+    beam = next(r for r in table if r.stage.startswith("infer (SEER beam"))
+    assert beam.jobs == 20 and beam.tokens == pytest.approx(164 * (10 * 15) * 330)
+    assert next(r for r in table if r.stage == "train_stage2").jobs == 1
+
+
+def test_other_methods_are_refused_by_name():
+    with pytest.raises(ValueError, match="explore.method=sra: the GPU-hours table models seer only"):
+        gpu_hours.markdown(compose(["experiment=sra_quick"]))

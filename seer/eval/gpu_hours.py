@@ -324,13 +324,17 @@ def _bench_sizes(cfg: DictConfig) -> dict[str, int]:
     return {name: len(load_benchmark(name, cfg.bench)) for name in cfg.bench.names}
 
 
+def _check_method(cfg: DictConfig) -> None:
+    if cfg.explore.method not in METHODS:
+        raise ValueError(f"explore.method={cfg.explore.method}: the GPU-hours table models "
+                         f"{', '.join(METHODS)} only")
+
+
 def rows(cfg: DictConfig, runs: Sequence[Run], bench_sizes: dict[str, int], problems: int) -> list[Row]:
     """The heavy stages of a SEER experiment, in DAG order."""
     from seer.sweep import expand
 
-    if cfg.explore.method not in METHODS:
-        raise ValueError(f"explore.method={cfg.explore.method}: the GPU-hours table models "
-                         f"{', '.join(METHODS)} only")
+    _check_method(cfg)
     k = constants(cfg, runs)
     ex, tr, inf = cfg.explore, cfg.train, cfg.infer
     points = expand(cfg.sweep.params)
@@ -386,7 +390,8 @@ def rows(cfg: DictConfig, runs: Sequence[Run], bench_sizes: dict[str, int], prob
     slots = [int(p.value("infer.b1") or inf.b1) * int(p.value("infer.b2") or inf.b2)
              for p in points for _ in cfg.sweep.models]
     beam = f"B1={inf.b1} x B2={inf.b2}" if len(set(slots)) == 1 else "mean of the sweep's B1 x B2"
-    models = f"{len(slots)} model{'s' if len(slots) > 1 else ''}" + (" x points" if len(points) > 1 else "")
+    models = (f"{len(slots)} model{'s' if len(slots) > 1 else ''}" if len(points) == 1
+              else f"{len(slots)} (model, sweep point) pairs")
     out.append(Row(f"infer (SEER beam: {', '.join(cfg.sweep.models)})", len(slots) * len(bench_sizes),
                    _gpus(cfg, "infer"), f"{models} x {tasks:,} tasks x {_num(sum(slots) / len(slots))} slots "
                    f"({beam}) x {_num(k['beam_slot_tokens'].value)} tokens",
@@ -397,6 +402,7 @@ def rows(cfg: DictConfig, runs: Sequence[Run], bench_sizes: dict[str, int], prob
 
 def markdown(cfg: DictConfig, runs: Sequence[Run] = ()) -> str:
     """The assumptions a table uses, the table and its longest chain of jobs, as markdown."""
+    _check_method(cfg)
     problems, problems_from = _seed_problems(cfg, runs)
     sizes = _bench_sizes(cfg)
     table = rows(cfg, runs, sizes, problems)
