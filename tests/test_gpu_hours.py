@@ -118,6 +118,9 @@ def test_not_a_run_directory_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="no data/seed.jsonl.config.yaml"):
         gpu_hours.measure(tmp_path)
     assert gpu_hours.main(["experiment=paper_dsc", "--runs", str(tmp_path)]) == 2
+    _write(tmp_path / "data" / "seed.jsonl.config.yaml", "a: 1\n")
+    with pytest.raises(ValueError, match="seed.jsonl.config.yaml: not a resolved seer config"):
+        gpu_hours.measure(tmp_path)
 
 
 def test_report_includes_the_table_of_its_experiment(tmp_path):

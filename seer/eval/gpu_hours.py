@@ -158,7 +158,8 @@ def _load_config(res: Path) -> DictConfig:
         raise ValueError(f"{res}: no data/seed.jsonl.config.yaml (the resolved config of its seed job); "
                          "expected a run directory <results_root>/<experiment>")
     cfg = OmegaConf.load(path)
-    assert isinstance(cfg, DictConfig)
+    if not isinstance(cfg, DictConfig) or "explore" not in cfg or "backend" not in cfg:
+        raise ValueError(f"{path}: not a resolved seer config (no explore / backend sections)")
     return cfg
 
 
