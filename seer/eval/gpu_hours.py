@@ -11,10 +11,11 @@ Which run may give which constant:
   paths and tokens per training path, tokens per answer) come from any run of the experiment's
   `explore.method`: they describe the method's work whatever hardware did it (a quickstart's are
   those of its small model and budgets, and the basis names the run);
-- throughputs (tokens/s of one job) come only from a run of the experiment's model and backend on
-  CUDA (`backend.device=cuda*` in the run's resolved config, as the paper experiments set): a CPU
-  run's rates say nothing about an A100. Runs on another GPU model than the table's should not be
-  passed.
+- throughputs (tokens/s of one job: generated tokens over the job's Snakemake benchmark wall time,
+  trained tokens/s of the fit loop from metrics.json) come only from a run of the experiment's model
+  and backend on CUDA (`backend.device=cuda*` in the run's resolved config, as the paper experiments
+  set): a CPU run's rates say nothing about an A100. Runs on another GPU model than the table's
+  should not be passed.
 The first run given that measures a constant provides it.
 
     python -m seer.eval.gpu_hours experiment=paper_dsc [overrides ...] [--runs results/paper_dsc ...]
@@ -182,8 +183,10 @@ def _explore_shape(res: Path, rc: DictConfig, out: dict[str, float]) -> None:
         out["share_all_fail"] = float(share["only_incorrect"]) + float(share["none"])
 
 
-def _train_shape(res: Path, rc: DictConfig, out: dict[str, float]) -> None:
-    """Trained paths per explored problem and tokens per path, from the default models' metrics.json."""
+def _training(res: Path, rc: DictConfig, out: dict[str, float], on_cuda: bool) -> None:
+    """Trained paths per explored problem and tokens per path, from the default models' metrics.json;
+    on CUDA also the trained tokens/s of the fit loop (a longer run amortises loading the model, which
+    the job's wall time would charge to every token)."""
     stats = res / "explore" / "stats.json"
     problems = json.loads(stats.read_text())["problems"] if stats.is_file() else 0
     for stage in (1, 2):
@@ -198,6 +201,8 @@ def _train_shape(res: Path, rc: DictConfig, out: dict[str, float]) -> None:
             out[f"stage{stage}_path_tokens"] = m["tokens"] / seqs
         if problems:
             out[f"stage{stage}_paths"] = m["n_train"] / problems
+        if on_cuda and m.get("tokens_per_s"):
+            out["train_rate" if stage == 1 else "stage2_rate"] = float(m["tokens_per_s"])
 
 
 def _infer_shape(res: Path, rc: DictConfig, out: dict[str, float]) -> None:
@@ -223,15 +228,13 @@ def _infer_shape(res: Path, rc: DictConfig, out: dict[str, float]) -> None:
 
 _RATE_JOBS: dict[str, Callable[[JobCost], bool]] = {
     "generate_rate": lambda c: c.rule == "explore",
-    "train_rate": lambda c: c.rule == "train" and c.job == "stage1",
-    "stage2_rate": lambda c: c.rule == "train" and c.job == "stage2",
     "infer_rate": lambda c: c.rule == "infer" and c.job.startswith("base/"),
     "beam_rate": lambda c: c.rule == "infer" and re.fullmatch(r"stage[12]/[^/]+/default", c.job) is not None,
 }
 
 
 def _rates(costs: list[JobCost], out: dict[str, float]) -> None:
-    """Tokens per second of one job of each kind (Snakemake's wall time: loading included)."""
+    """Generated tokens per second of one job of each kind (Snakemake's wall time: loading included)."""
     for name, pick in _RATE_JOBS.items():
         jobs = [c for c in costs if pick(c) and c.tokens and c.seconds > 0]
         if jobs:
@@ -243,10 +246,10 @@ def measure(run: str | Path) -> Run:
     res = Path(run)
     rc = _load_config(res)
     values: dict[str, float] = {}
-    _explore_shape(res, rc, values)
-    _train_shape(res, rc, values)
-    _infer_shape(res, rc, values)
     on_cuda = str(rc.backend.device).startswith("cuda")
+    _explore_shape(res, rc, values)
+    _training(res, rc, values, on_cuda)
+    _infer_shape(res, rc, values)
     if on_cuda:
         _rates(collect(res), values)
     seed = res / "data" / "seed.jsonl"
