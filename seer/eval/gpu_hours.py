@@ -363,8 +363,8 @@ def rows(cfg: DictConfig, runs: Sequence[Run], bench_sizes: dict[str, int], prob
     if ex.refine.enabled:
         n = problems * k["share_all_fail"].value
         per = int(ex.refine.paths_per_problem)
-        out.append(Row("refine", 1, _gpus(cfg, "refine"),
-                       f"{n:,.0f} problems x {per} rewrite{'s' if per > 1 else ''} x {_num(k['refine_tokens'].value)} tokens",
+        out.append(Row("refine", 1, _gpus(cfg, "refine"), f"{n:,.0f} problems x {per} rewrite"
+                       f"{'s' if per > 1 else ''} x {_num(k['refine_tokens'].value)} tokens",
                        n * per * k["refine_tokens"].value, "generated",
                        (k["share_all_fail"], k["refine_tokens"], k["generate_rate"])))
 
