@@ -212,8 +212,9 @@ def _infer_shape(res: Path, rc: DictConfig, out: dict[str, float]) -> None:
         for d in dirs:
             stats, samples = d / "samples.jsonl.stats.json", d / "samples.jsonl"
             if stats.is_file() and samples.is_file():
-                tokens += int(json.loads(stats.read_text())["tokens"])
-                tasks += _lines(samples)
+                st = json.loads(stats.read_text())
+                tokens += int(st["tokens"])
+                tasks += int(st.get("n_tasks") or _lines(samples))
         return tokens / tasks if tasks else None
 
     infer = res / "infer"
