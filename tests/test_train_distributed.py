@@ -7,7 +7,8 @@ holds one micro-batch, so one process has none (train.sharding=none) or runs a w
 two runs add the same float32 gradients in a different order (one .grad accumulation vs the sum of
 two per-process gradients), so losses and weights agree to float32 rounding, amplified a little by
 a few Adam steps: rtol 1e-4, atol 1e-6. FSDP gathers the same weights bit for bit, so the sharded
-run is held to the same tolerance.
+run is held to the same tolerance. (On this machine both 2-process runs have matched the 1-process
+run exactly: max difference 0.0 in losses and weights.)
 """
 import json
 import os
@@ -133,9 +134,11 @@ def test_killed_two_process_run_resumes_from_its_checkpoint(runs):
 
 def test_sharded_stage2_with_kl_reference_trains_as_one(one, tmp_path_factory):
     """Stage 2 on the 1-process stage-1 model: its KL reference (the model with the new adapter
-    off) runs through the sharded base too; 2 sharded processes train as 1 (same tolerance)."""
+    off) runs through the sharded base too, and so does the recomputation of gradient checkpointing
+    (the paper configs' setting); 2 sharded processes train as 1 (same tolerance)."""
     tmp = tmp_path_factory.mktemp("stage2")
-    stage2 = ["train.stage=2", "train.epochs=1.5", "train.nll_weight=1.0", f"io.ref_model={one['one']}"]
+    stage2 = ["train.stage=2", "train.epochs=1.5", "train.nll_weight=1.0", "train.gradient_checkpointing=true",
+              f"io.ref_model={one['one']}"]
     _launch(1, one["data"], tmp / "one", *stage2)
     log = _launch(2, one["data"], tmp / "two", *stage2, "train.sharding=fsdp")
     m1, m2 = (json.loads((tmp / d / "metrics.json").read_text()) for d in ("one", "two"))

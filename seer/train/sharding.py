@@ -27,10 +27,11 @@ def shard_base(model: PolicyValueModel, dist: Dist) -> None:
     from torch.distributed.fsdp import fully_shard
 
     lm = model.lm.get_base_model() if model.has_adapter else model.lm
+    name = type(lm).__name__  # fully_shard renames the class
     layer_types = set(getattr(lm, "_no_split_modules", None) or ())
     layers = [m for m in lm.modules() if type(m).__name__ in layer_types]
     if not layers:
-        raise ValueError(f"train.sharding=fsdp: {type(lm).__name__} names no decoder layer type "
+        raise ValueError(f"train.sharding=fsdp: {name} names no decoder layer type "
                          f"(_no_split_modules) to shard by")
     trainable = {p for p in model.parameters() if p.requires_grad}
     mesh = init_device_mesh(next(lm.parameters()).device.type, (dist.world,))
@@ -39,6 +40,6 @@ def shard_base(model: PolicyValueModel, dist: Dist) -> None:
     fully_shard(lm, mesh=mesh, ignored_params=trainable)
     frozen = [p for p in lm.parameters() if not p.requires_grad]
     log.info("FSDP over %d processes: %d decoder layers + the rest of %s; this process holds %d of the %d "
-             "frozen weights", dist.world, len(layers), type(lm).__name__,
+             "frozen weights", dist.world, len(layers), name,
              sum(p.to_local().numel() if isinstance(p, DTensor) else p.numel() for p in frozen),
              sum(p.numel() for p in frozen))
