@@ -109,8 +109,11 @@ def test_only_rank0_writes_and_tracks(runs):
 
 
 def test_killed_two_process_run_resumes_from_its_checkpoint(runs):
+    """Killed with one sharding, resumed with the other: a checkpoint holds whole trainable weights,
+    whichever way it was written or is read."""
     out = runs["tmp"] / "killed"
     progress = checkpoint_dir(out) / "latest" / "progress.json"
+    other = "train.sharding=" + ("none" if runs["mode"] == "fsdp" else "fsdp")
     proc = _launch(2, runs["data"], out, runs["sharding"], wait=False)
     deadline = time.time() + 300
     while not progress.is_file() and proc.poll() is None and time.time() < deadline:
@@ -123,7 +126,7 @@ def test_killed_two_process_run_resumes_from_its_checkpoint(runs):
     assert progress.is_file() and not (out / "metrics.json").exists(), "the run ended before it could be killed"
     saved = json.loads(progress.read_text())["step"]
     assert 0 < saved < STEPS
-    log = _launch(2, runs["data"], out, runs["sharding"])
+    log = _launch(2, runs["data"], out, other)
     assert f"at step {saved}/{STEPS}" in log
     m = json.loads((out / "metrics.json").read_text())
     m2 = json.loads((runs["two"] / "metrics.json").read_text())

@@ -23,8 +23,8 @@ def shard_base(model: PolicyValueModel, dist: Dist) -> None:
     if not dist.sharded:
         return
     from torch.distributed.device_mesh import init_device_mesh
-    from torch.distributed.tensor import DTensor
     from torch.distributed.fsdp import fully_shard
+    from torch.distributed.tensor import DTensor
 
     lm = model.lm.get_base_model() if model.has_adapter else model.lm
     name = type(lm).__name__  # fully_shard renames the class
