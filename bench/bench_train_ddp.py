@@ -6,6 +6,7 @@ launched by `python -m seer.train.launch --processes P` three ways, one after th
 - 1 process x 1 thread       (the baseline)
 - 1 process x 2 threads      (what one process makes of both cores)
 - 2 processes x 1 thread     (data parallel: each process runs half of every step's micro-batches)
+- with --fsdp, also 2 processes x 1 thread with train.sharding=fsdp (the base sharded over them)
 
 Throughput = trained tokens / training seconds, as the trainer records them in metrics.json
 (`tokens_per_s`: model load and tokenisation excluded); wall = the whole command. The final losses of
@@ -13,6 +14,7 @@ the 2-process and 1-process runs are printed too (they train the same steps on t
 
     .venv/bin/python bench/bench_train_ddp.py                 # smollm2-135m, 32 paths, 4 steps
     .venv/bin/python bench/bench_train_ddp.py --model tiny --steps 8
+    .venv/bin/python bench/bench_train_ddp.py --fsdp          # + the sharded 2-process run
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ def main() -> None:
     ap.add_argument("--accum", type=int, default=4)
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--max-length", type=int, default=512)
+    ap.add_argument("--fsdp", action="store_true", help="also run 2 processes with train.sharding=fsdp")
     args = ap.parse_args()
 
     from seer.data.jsonl import write_jsonl
@@ -45,13 +48,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "stage1.jsonl"
         write_jsonl(data, [p.to_dict() for p in mbpp_paths(args.paths)])
-        for procs, threads in ((1, 1), (1, 2), (2, 1)):
-            out = Path(tmp) / f"p{procs}t{threads}"
+        for procs, threads, sharding in ((1, 1, "none"), (1, 2, "none"), (2, 1, "none"),
+                                         *([(2, 1, "fsdp")] if args.fsdp else [])):
+            out = Path(tmp) / f"p{procs}t{threads}{sharding}"
             cmd = [sys.executable, "-m", "seer.train.launch", "--processes", str(procs), "train",
                    f"model={args.model}", "backend.device=cpu", "tracking=disabled", "backend.progress=false",
                    f"backend.threads={threads}", "train.stage=1", f"train.batch_size={args.batch}",
                    f"train.grad_accum={args.accum}", f"train.max_steps={args.steps}", "train.heldout_fraction=0",
                    f"train.max_length={args.max_length}", "train.optimizer=adamw", "train.save_every=0",
+                   f"train.sharding={sharding}",
                    f"io.data={data}", f"io.out={out}"]
             env = dict(os.environ, OMP_NUM_THREADS=str(threads))
             t0 = time.perf_counter()
@@ -60,13 +65,13 @@ def main() -> None:
             if r.returncode:
                 sys.exit(r.stderr[-3000:])
             m = json.loads((out / "metrics.json").read_text())
-            rows.append({"processes": procs, "threads": threads, "tokens": m["tokens"],
+            rows.append({"processes": procs, "threads": threads, "sharding": sharding, "tokens": m["tokens"],
                          "tokens_per_s": round(m["tokens_per_s"], 1), "wall_s": round(wall, 1),
                          "final_loss": m["loss_curve"][-1], "effective_batch": m["effective_batch"]})
             print(json.dumps(rows[-1]), flush=True)
     base = rows[0]["tokens_per_s"]
     for r in rows:
-        print(f"{r['processes']} proc x {r['threads']} thr: {r['tokens_per_s']:8.1f} tok/s  "
+        print(f"{r['processes']} proc x {r['threads']} thr {r['sharding']:>4}: {r['tokens_per_s']:8.1f} tok/s  "
               f"({r['tokens_per_s'] / base:.2f}x of 1x1)  wall {r['wall_s']:.0f}s  final loss {r['final_loss']:.6f}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 

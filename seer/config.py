@@ -234,6 +234,9 @@ class SftConfig:
 LOSS_NORMS = ("token_group", "sequence")
 
 
+SHARDINGS = ("none", "fsdp")
+
+
 @dataclass
 class TrainConfig:
     stage: int = 1  # 1: NLL + beta * value; 2: new LoRA on the stage-1 model, KL to it
@@ -242,6 +245,9 @@ class TrainConfig:
     max_steps: int = 0  # optimizer steps; 0 = as many as `epochs` take
     max_grad_norm: float = 1.0  # 0 = no clipping
     save_merged: bool = False  # also write merged full weights into the model directory
+    # a job of several processes: none - each holds the whole frozen base (data parallel); fsdp - the
+    # base weights are sharded over them (torch FSDP2), for a base that does not fit one device
+    sharding: str = "none"
     lr: float = 5e-5
     warmup_steps: int = 15
     epochs: float = 2.0
@@ -280,6 +286,7 @@ class TrainConfig:
         _choice("train.direct_model", self.direct_model, ("stage1", "base"))
         _choice("train.direct_prompt", self.direct_prompt, ("step", "plain"))
         _choice("train.value_head_init", self.value_head_init, ("small", "linear_default"))
+        _choice("train.sharding", self.sharding, SHARDINGS)
         if not 0.0 <= self.heldout_fraction < 1.0:
             raise ValueError(f"train.heldout_fraction must be in [0, 1), got {self.heldout_fraction}")
 
@@ -456,8 +463,9 @@ def to_container(cfg: DictConfig) -> dict[str, Any]:
 
 
 # knobs of how a job runs, not what it computes: a killed shard resumed with other --cores (so other
-# backend.threads) must still recognise its finished trees by the hash
-_RUNTIME_KNOBS: dict[str, tuple[str, ...]] = {"backend": ("threads", "progress")}
+# backend.threads) must still recognise its finished trees by the hash; a training run resumes its
+# checkpoint with or without sharding (the same math)
+_RUNTIME_KNOBS: dict[str, tuple[str, ...]] = {"backend": ("threads", "progress"), "train": ("sharding",)}
 
 
 def config_hash(cfg: DictConfig, ignore: tuple[str, ...] = ("io", "stage", "shard", "tracking", "progress",

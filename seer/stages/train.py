@@ -104,14 +104,20 @@ def fit_and_save(cfg: DictConfig, load_model: Callable[[str, Any], Any],
     from seer.model.value_policy import as_policy
     from seer.tracking import Tracker
     from seer.train.distributed import Dist
+    from seer.train.sharding import shard_base
     from seer.train.trainer import Trainer, seed_everything
 
     out = Path(cfg.io.out)
     device = setup_device(cfg.backend)
     seed_everything(int(cfg.train.random_seed))
-    dist = Dist.from_env(device)  # one process unless accelerate launched several
+    dist = Dist.from_env(device, cfg.train.sharding)  # one process unless accelerate launched several
     device = dist.device or device
+    if dist.sharded and cfg.train.save_merged:
+        raise ValueError(f"train.save_merged=true needs the whole base in one process, but train.sharding=fsdp "
+                         f"splits it over {dist.world}: leave save_merged false (vLLM merges the saved adapter "
+                         "on first use, seer.model.policy_value.merged_weights)")
     model = load_model(device, torch_dtype(cfg.model.dtype, device))
+    shard_base(model, dist)
     fmt = as_policy(model, device=device, chat_template=cfg.model.chat_template, max_context=cfg.model.max_context,
                     progress=False)
     examples = make_examples(fmt, min(int(cfg.train.max_length), int(cfg.model.max_context)))
@@ -129,6 +135,7 @@ def fit_and_save(cfg: DictConfig, load_model: Callable[[str, Any], Any],
     model.save(out, merged=bool(cfg.train.save_merged))
     metrics.update({**summary, "n_train": len(train_set), "n_heldout": len(heldout),
                     "seconds": round(time.time() - t0, 1), "config_hash": config_hash(cfg), **trainer.layout,
+                    "sharding": "fsdp" if dist.sharded else "none",
                     "loss_curve": [h["loss"] for h in trainer.history]})
     write_json(out / "metrics.json", metrics)
     shutil.rmtree(ckpt, ignore_errors=True)

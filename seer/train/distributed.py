@@ -16,12 +16,21 @@ so `train.grad_accum` must be a multiple of P (SEER: 4 x 32 = 128 on 1, 2, 4, 8,
 Only rank 0 writes the model directory, the checkpoints, metrics.json and the tracker's run; the
 others wait at `barrier()` where rank 0 writes something they read next.
 
-DeepSpeed ZeRO / FSDP are not used: SEER trains LoRA adapters, whose base weights (14 GB in bf16
-for 7B) fit on each GPU, so sharding buys nothing the replicated base does not already fit.
+`train.sharding`: none (the default) - each process holds the whole frozen base, the fastest when it
+fits; fsdp - the base weights are sharded over the processes (seer.train.sharding), for a base that
+does not fit one device with its activations (7B in bf16 is 14 GB before the 2,048-token sequences of
+a micro-batch). The trainable LoRA and value head stay whole on every process and are synced as
+above, so the math is the same. A sharded forward/backward is collective (each layer all-gathers its
+weights), so every process must run as many as the others: one short of micro-batches in a partial
+last group repeats the group's first with weight 0 (zero gradients, no metrics). The stage-2 KL
+reference is the same model with its new adapter disabled, so it is sharded with it. DeepSpeed is
+not offered: it cannot run (nor be tested) on this project's CPU machines, and FSDP covers the
+memory case.
 """
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,6 +60,7 @@ class Dist:
     rank: int = 0
     world: int = 1
     device: str = ""  # the process's own device ("" = the configured one)
+    sharded: bool = False  # the base weights are sharded over the processes (train.sharding=fsdp)
     _group: Any = field(default=None, repr=False)
 
     @property
@@ -58,9 +68,9 @@ class Dist:
         return self.rank == 0
 
     @classmethod
-    def from_env(cls, device: str) -> Dist:
+    def from_env(cls, device: str, sharding: str = "none") -> Dist:
         """Join the job `accelerate launch` started (gloo on the CPU, nccl on CUDA); one process
-        when WORLD_SIZE is unset or 1."""
+        (nothing sharded) when WORLD_SIZE is unset or 1."""
         if world_size() <= 1:
             return cls()
         from accelerate import PartialState
@@ -70,12 +80,18 @@ class Dist:
         if not state.is_main_process:
             # one log per job: the other ranks report only problems
             logging.getLogger("seer").setLevel(logging.WARNING)
-        log.info("data-parallel training: %d processes (%s backend)", state.num_processes, state.backend)
-        return cls(rank=state.process_index, world=state.num_processes, device=own, _group=state)
+        sharded = sharding == "fsdp"
+        log.info("data-parallel training: %d processes (%s backend)%s", state.num_processes, state.backend,
+                 ", base weights sharded (FSDP)" if sharded else "")
+        return cls(rank=state.process_index, world=state.num_processes, device=own, sharded=sharded, _group=state)
 
-    def my_micro_batches(self, group: Sequence[int]) -> list[int]:
-        """The micro-batches of a global group this process runs (round-robin)."""
-        return list(group[self.rank::self.world])
+    def my_micro_batches(self, group: Sequence[int]) -> list[tuple[int, float]]:
+        """(micro-batch, weight) pairs this process runs of a global group: round-robin, weight 1;
+        sharded, padded with weight-0 repeats of the group's first so every process runs as many."""
+        mine = [(k, 1.0) for k in group[self.rank::self.world]]
+        if self.sharded and group:
+            mine += [(group[0], 0.0)] * (math.ceil(len(group) / self.world) - len(mine))
+        return mine
 
     def all_reduce_grads(self, params: Sequence[torch.nn.Parameter]) -> None:
         """Sum the gradients over the processes (a missing gradient counts as zeros)."""

@@ -198,17 +198,16 @@ class Trainer:
         ks = list(range(first, min(first + self.accum, self.total_micro)))
         group = [self.collate([self.train_set[i] for i in self.plan.micro_batch(k)]) for k in ks]
         counts = self._counts(group)
-        mine = set(self.dist.my_micro_batches(ks))
         sums: dict[str, float] = {}
         tokens = 0
-        for k, batch in zip(ks, group):
-            if k not in mine:
-                continue
+        for k, weight in self.dist.my_micro_batches(ks):
             torch.manual_seed(int(self.tcfg.random_seed) * 1_000_003 + k)
-            batch = self._to_device(batch)
+            batch = self._to_device(group[k - first])
             parts, _ = self._forward(batch, counts)
             if parts["loss"].requires_grad:
-                parts["loss"].backward()
+                (parts["loss"] * weight).backward()
+            if not weight:  # a sharded process's filler pass (seer.train.distributed): adds nothing
+                continue
             for key, v in parts.items():
                 sums[key] = sums.get(key, 0.0) + float(v.detach())
             tokens += int(batch["attention_mask"].sum())
@@ -347,9 +346,12 @@ class Trainer:
         return (step * self.accum) // per > ((step - 1) * self.accum) // per
 
     def _log_eval(self) -> dict[str, float]:
-        if not self.dist.is_main:  # the others' metrics are never read
+        if not (self.dist.is_main or self.dist.sharded):  # the others' metrics are never read
             return {}
+        # sharded, every process runs the (collective) forwards; only rank 0's metrics are kept
         res = {f"heldout/{k}": v for k, v in self.evaluate(self.heldout).items()}
+        if not self.dist.is_main:
+            return {}
         if res:
             log.info("step %d held-out: %s", self.step, ", ".join(f"{k}={v:.4f}" for k, v in res.items()))
             if self.tracker is not None:
