@@ -347,6 +347,10 @@ class IOConfig:
     out: str = ""
     seed: str = ""
     bench: str = ""
+    # single-shot infer (direct, cot) over several benchmarks in one generate call: parallel lists,
+    # instead of bench/out (the baselines' rule: the rows of every benchmark share the decode steps)
+    benches: list[str] = field(default_factory=list)
+    outs: list[str] = field(default_factory=list)
     trees: list[str] = field(default_factory=list)
     paths: str = ""
     all_pass: str = ""
