@@ -37,7 +37,7 @@ def _positive(key: str, value: int) -> None:
 @dataclass
 class ModelConfig:
     name: str = "smollm2-135m"  # embedded id (smollm2-135m, qwen2.5-coder-0.5b, tiny) or hub name / local dir
-    dtype: str = "float32"  # float32 | bfloat16 | float16 | auto
+    dtype: str = "float32"  # float32 | bfloat16 | float16 | auto (bf16 where the GPU/CPU computes it natively)
     max_context: int = 2048
     chat_template: bool = True  # wrap prompts with the tokenizer's chat template
     cache_dir: str = ""  # where converted embedded models live; "" = ~/.cache/seer/models
@@ -354,6 +354,10 @@ class IOConfig:
     out: str = ""
     seed: str = ""
     bench: str = ""
+    # single-shot infer (direct, cot) over several benchmarks in one generate call: parallel lists,
+    # instead of bench/out (the baselines' rule: the rows of every benchmark share the decode steps)
+    benches: list[str] = field(default_factory=list)
+    outs: list[str] = field(default_factory=list)
     trees: list[str] = field(default_factory=list)
     paths: str = ""
     all_pass: str = ""

@@ -67,7 +67,7 @@ def test_paper_dry_run_under_the_slurm_profile(experiment, tmp_path):
     for rule in ("seed_data", "paths", "perturb", "refine", "stage1_data", "train_stage1", "direct_samples",
                  "train_stage2", "report"):
         assert len(jobs[rule]) == 1, rule
-    assert len(jobs["infer_base"]) == 8  # 4 benchmarks x (direct, cot)
+    assert len(jobs["infer_base"]) == 2  # (direct, cot), each over the 4 benchmarks
     assert len(jobs["infer_model"]) == 8  # 4 benchmarks x (stage1, stage2) adaptive inference
     assert len(jobs["score"]) == 16
     gpu = {"explore", "perturb", "refine", "train_stage1", "direct_samples", "train_stage2", "infer_base",

@@ -111,3 +111,25 @@ def test_cli_direct_samples_end_to_end(tiny_model_dir, tmp_path):
     assert all(p.steps[0].startswith("<step>\n<code>") for p in d)
     m = read_jsonl(mix, TrainPath.from_dict)
     assert sum(p.source == "direct" for p in m) == 4 and len(m) == 8
+
+
+def test_training_on_a_bf16_base_keeps_the_trained_weights_in_float32(tiny_model_dir, tmp_path):
+    """model.dtype=auto is bf16 on CPUs with native bf16 (the quickstart): the frozen base runs in bf16,
+    the LoRA and value head train in fp32 and both stages save and load."""
+    import math
+
+    import torch
+    from safetensors.torch import load_file
+
+    data = tmp_path / "stage1.jsonl"
+    write_jsonl(data, [p.to_dict() for p in make_paths(4)])
+    m1, m2 = tmp_path / "stage1", tmp_path / "stage2"
+    _seer("train", "model.dtype=bfloat16", "train.stage=1", "train.max_steps=2", f"io.data={data}", f"io.out={m1}")
+    _seer("train", "model.dtype=bfloat16", "train.stage=2", "train.max_steps=2", f"io.data={data}",
+          f"io.ref_model={m1}", f"io.out={m2}")
+    for m in (m1, m2):
+        metrics = json.loads((m / "metrics.json").read_text())
+        assert metrics["steps"] == 2 and all(math.isfinite(v) for v in metrics.values() if isinstance(v, float))
+        adapter = load_file(str(m / "adapter" / "adapter_model.safetensors"))
+        assert adapter and all(t.dtype == torch.float32 for t in adapter.values())
+        assert all(t.dtype == torch.float32 for t in load_file(str(m / "value_head.safetensors")).values())

@@ -56,9 +56,12 @@ def _tokens(res: Path, rule: str, job: str) -> int | None:
         if trees.is_file():
             return sum(int(s.get("tokens", 0)) for s in tree_stats(trees))
     if rule == "infer":
-        stats = res / "infer" / job / "samples.jsonl.stats.json"
-        if stats.is_file():
-            return int(json.loads(stats.read_text()).get("tokens", 0))
+        # infer/<model>/<bench>/<point>; a baseline job (base/<method>) covers every benchmark
+        model, _, rest = job.partition("/")
+        files = sorted((res / "infer" / model).glob(f"*/{rest}/samples.jsonl.stats.json")) if "/" not in rest \
+            else [res / "infer" / job / "samples.jsonl.stats.json"]
+        if any(f.is_file() for f in files):
+            return sum(int(json.loads(f.read_text()).get("tokens", 0)) for f in files if f.is_file())
     if rule == "train":
         metrics = res / "models" / job / "metrics.json"
         if metrics.is_file():

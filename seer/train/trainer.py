@@ -93,7 +93,8 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 
 def use_bf16(requested: bool, device: str) -> bool:
-    # bf16 on CPU is several times slower than fp32 here; only capable GPUs get it
+    # autocast on capable GPUs only; a CPU gets bf16 through model.dtype=auto (a bf16 base where the CPU
+    # computes bf16 natively, seer.llm.load.torch_dtype), which needs no autocast
     return requested and device.startswith("cuda") and torch.cuda.is_bf16_supported()
 
 

@@ -1,14 +1,17 @@
-# Inference: baselines on the base model; adaptive beam search (docs/method.md section 5) with trained
-# models at every sweep point. Paths: infer/<model>/<bench>/<point>/samples.jsonl, where <model> is
+# Inference: baselines on the base model (one job per method over all benchmarks); adaptive beam
+# search (docs/method.md section 5) with trained models at every sweep point. Paths: infer/<model>/<bench>/<point>/samples.jsonl, where <model> is
 # base, stage1, stage2 or stage2@<train point> and <point> a method or an inference sweep point.
 rule infer_base:
-    input: bench=f"{RES}/data/bench/{{bench}}.jsonl"
-    output: f"{RES}/infer/base/{{bench}}/{{method}}/samples.jsonl"
+    # one job per method over every benchmark: their prompts share one generate call (seer/stages/infer.py)
+    input: expand(f"{RES}/data/bench/{{bench}}.jsonl", bench=BENCHES)
+    output: expand(f"{RES}/infer/base/{{bench}}/{{{{method}}}}/samples.jsonl", bench=BENCHES)
     wildcard_constraints: method="direct|cot"
-    log: f"{RES}/logs/infer/base/{{bench}}/{{method}}.log"
-    benchmark: f"{RES}/benchmarks/infer/base/{{bench}}/{{method}}.tsv"
+    log: f"{RES}/logs/infer/base/{{method}}.log"
+    benchmark: f"{RES}/benchmarks/infer/base/{{method}}.tsv"
     resources: **res("infer")
-    shell: seer("infer", "infer.method={wildcards.method}", "io.bench={input.bench}", "io.out={output}") + " 2> {log}"
+    params: benches=lambda wc, input: hydra_list(input), outs=lambda wc, output: hydra_list(output)
+    shell: seer("infer", "infer.method={wildcards.method}", "io.benches={params.benches}", "io.outs={params.outs}") \
+        + " 2> {log}"
 
 
 rule infer_model:
