@@ -389,7 +389,7 @@ def rows(cfg: DictConfig, runs: Sequence[Run], bench_sizes: dict[str, int], prob
 
     tasks = sum(bench_sizes.values())
     direct, cot = k["direct_answer_tokens"], k["cot_answer_tokens"]
-    out.append(Row("infer (baselines)", 2 * len(bench_sizes), _gpus(cfg, "infer"),
+    out.append(Row("infer (baselines)", 2, _gpus(cfg, "infer"),  # one job per method, every benchmark
                    f"{tasks:,} tasks x (direct {_num(direct.value)} + CoT {_num(cot.value)} tokens)",
                    tasks * (direct.value + cot.value), "generated", (direct, cot, k["infer_rate"])))
     slots = [int(p.value("infer.b1") or inf.b1) * int(p.value("infer.b2") or inf.b2)
