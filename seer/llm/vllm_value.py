@@ -59,10 +59,10 @@ def hidden_size(weights: str) -> int:
     """The hidden size of the model in `weights` (a directory or hub id), from its config.json."""
     config = local_weights(weights) / "config.json"
     data = json.loads(config.read_text())
-    size = data.get("hidden_size") or data.get("text_config", {}).get("hidden_size")
-    if not isinstance(size, int):
-        raise ValueError(f"{config}: no integer hidden_size to size the value head")
-    return size
+    try:
+        return int(data.get("hidden_size") or data["text_config"]["hidden_size"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{config}: no hidden_size (nor text_config.hidden_size) to size the value head") from e
 
 
 def value_model_dir(weights: str, head_state: dict[str, Any], cache_dir: str = "") -> Path:
