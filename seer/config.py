@@ -54,7 +54,7 @@ class BackendConfig:
     batch_size: int = 32
     threads: int = 0  # torch intra-op threads; 0 = torch default
     progress: bool = True  # tqdm bars over batches (also off when stderr is not a terminal)
-    gpu_memory_utilization: float = 0.9  # vllm only
+    gpu_memory_utilization: float = 0.9  # vllm only: for both engines, generation and the value head's pooling
     # vllm: automatic prefix caching; transformers: one prefill per shared prefix in a generate batch
     enable_prefix_caching: bool = True
 

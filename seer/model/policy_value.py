@@ -17,6 +17,7 @@ Stage 2 trains a new LoRA on the stage-1 model: the stage-1 adapter is copied in
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -75,7 +76,8 @@ class UntrainedValueHead(nn.Module):
     Their engine (the MARIO vLLM fork) loads a ``value_head.pth`` next to every model, and for the
     base model that file is written by ``save_value_head.py`` of Super_MARIO: weights N(0, std) with
     std = the model's ``initializer_range`` (0.02 for Qwen2.5 and DeepSeek-Coder), bias 0. The head is
-    sized on first use (``hidden.shape[-1]``) from a seeded generator, so it needs no model config.
+    sized on first use (``hidden.shape[-1]``, or ``sized(hidden_size)`` when vLLM serves it) from a seeded
+    generator, so it needs no model config.
     """
 
     def __init__(self, seed: int = 0, std: float = 0.02) -> None:
@@ -83,15 +85,19 @@ class UntrainedValueHead(nn.Module):
         self.seed, self.std = seed, std
         self.linear: nn.Linear | None = None
 
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+    def sized(self, hidden_size: int) -> nn.Linear:
+        """The head's linear layer for `hidden_size` (made on the first call, the same for a seed)."""
         if self.linear is None:
             g = torch.Generator().manual_seed(self.seed)
-            self.linear = nn.Linear(hidden.shape[-1], 1, dtype=torch.float32)
+            self.linear = nn.Linear(hidden_size, 1, dtype=torch.float32)
             with torch.no_grad():
                 self.linear.weight.copy_(torch.randn(self.linear.weight.shape, generator=g) * self.std)
                 self.linear.bias.zero_()
-            self.linear.to(hidden.device)
-        return torch.tanh(self.linear(hidden.to(torch.float32))).squeeze(-1)
+        return self.linear
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        linear = self.sized(hidden.shape[-1]).to(hidden.device)
+        return torch.tanh(linear(hidden.to(torch.float32))).squeeze(-1)
 
 
 @dataclass
@@ -256,7 +262,6 @@ def load_policy_value(model_dir: str | os.PathLike[str], *, merge: bool = False,
       the value head is trainable and continues from this directory's head.
     """
     from peft import PeftModel
-    from safetensors.torch import load_file
 
     from seer.llm.load import load_tokenizer
 
@@ -283,7 +288,7 @@ def load_policy_value(model_dir: str | os.PathLike[str], *, merge: bool = False,
         lm = add_lora(lm, new_lora.r, new_lora.alpha, new_lora.dropout, new_lora.target_modules)
         stage += 1
     head = ValueHead(int(meta["hidden_size"]))
-    head.load_state_dict(load_file(str(d / VALUE_HEAD_FILE)))
+    head.load_state_dict(value_head_state(d))
     head.to(device)
     head.requires_grad_(new_lora is not None)
     new_meta = {"base_model": meta["base_model"], "base_adapters": merged_adapters, "stage": stage}
@@ -291,11 +296,20 @@ def load_policy_value(model_dir: str | os.PathLike[str], *, merge: bool = False,
     return model if new_lora is not None else model.eval()
 
 
-def merged_weights(model_dir: str | os.PathLike[str], scorer_model: Any, cache_dir: str = "") -> str:
+def value_head_state(model_dir: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """The saved value head of a policy-value directory: `linear.weight`, `linear.bias`."""
+    from safetensors.torch import load_file
+
+    return load_file(str(Path(model_dir) / VALUE_HEAD_FILE))
+
+
+def merged_weights(model_dir: str | os.PathLike[str], cache_dir: str = "", *, dtype: torch.dtype = torch.float32,
+                   device: str = "cpu") -> str:
     """A directory of full weights for a policy-value directory (vLLM serves merged weights).
 
-    The directory's own `merged/` when training saved it, else `scorer_model` (this directory loaded
-    with merge=True) written once under the model cache, keyed by the directory and its write time."""
+    The directory's own `merged/` when training saved it, else the directory loaded with merge=True
+    (on `device` in `dtype`, then freed) and written once under the model cache, keyed by the
+    directory and its write time."""
     from seer.llm.load import cache_root
 
     d = Path(model_dir)
@@ -309,8 +323,13 @@ def merged_weights(model_dir: str | os.PathLike[str], scorer_model: Any, cache_d
         return str(out)
     tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    scorer_model.lm.save_pretrained(str(tmp))
-    scorer_model.tokenizer.save_pretrained(str(tmp))
+    model = load_policy_value(d, merge=True, cache_dir=cache_dir, dtype=dtype, device=device)
+    model.lm.save_pretrained(str(tmp))
+    model.tokenizer.save_pretrained(str(tmp))
+    del model
+    if device.startswith("cuda"):  # vLLM's engine processes count this process's cached blocks as used
+        gc.collect()
+        torch.cuda.empty_cache()
     (tmp / _MERGED_MARK).write_text(f"{stamp}\n")
     try:
         tmp.rename(out)
