@@ -107,7 +107,7 @@ ASSUMPTIONS: dict[str, Assumption] = {
                              "for exploration."),
     "beam_rate": Assumption(
         A100_VLLM / 1.5, "beam tokens/s", "vLLM's 2,000 over 1.5: every round also scores its candidates "
-        "with the value head (a transformers pass on the same GPU)."),
+        "with the value head (vLLM's pooling engine on the same GPU)."),
 }
 RATES = ("generate_rate", "train_rate", "stage2_rate", "infer_rate", "beam_rate")
 
