@@ -8,7 +8,13 @@ floats rounded to 4 places, a crash after the base inputs). Both harnesses read 
 (its expected outputs and reference times) is computed once before timing, as seer's is by
 `seer bench_data` (timed separately).
 
+evalplus runs each sample in a process forked from one holding every task's expected outputs
+(Mbpp/255's alone are over a GiB), under an address-space limit of 4 GiB by default: there it fails
+its own references of Mbpp/255 and 392. ``--evalplus-max-memory-bytes`` raises that limit
+(EVALPLUS_MAX_MEMORY_BYTES) to compare verdicts rather than that out-of-memory artifact.
+
     python bench/bench_score.py --workers 2 --out results/bench_score.json
+    python bench/bench_score.py --workers 2 --evalplus-max-memory-bytes 17179869184 --out results/bench_score_16g.json
 """
 from __future__ import annotations
 
@@ -49,7 +55,14 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0, help="first N tasks only (0 = all 378)")
     ap.add_argument("--out", default="", help="write the numbers as JSON here")
+    ap.add_argument("--evalplus-max-memory-bytes", type=int, default=None,
+                    help="evalplus's address-space limit per sample (EVALPLUS_MAX_MEMORY_BYTES; -1: none); default: "
+                         "evalplus's own, 4 GiB, under which it fails its references of Mbpp/255 and 392")
     args = ap.parse_args()
+    default_memory = args.evalplus_max_memory_bytes is None
+    memory = EVALPLUS_MEMORY_MB << 20 if default_memory else args.evalplus_max_memory_bytes
+    memory_text = (f"evalplus memory limit per sample {memory} bytes "
+                   f"({'its default' if default_memory else 'EVALPLUS_MAX_MEMORY_BYTES'})")
 
     keep = set(read_bundled_lines("evalplus/mbppplus-v0.2-task-ids.txt"))
     recs = [r for r in read_bundled_jsonl("evalplus/MbppPlus-399.jsonl.gz") if r["task_id"] in keep]
@@ -64,7 +77,8 @@ def main() -> None:
     write_jsonl(path, samples)
     env = {**os.environ, "MBPP_OVERRIDE_PATH": str(data), "XDG_CACHE_HOME": str(tmp / "cache")}
     seer = [sys.executable, "-m", "seer"]
-    print(f"{len(samples)} samples over {len(recs)} tasks, {args.workers} workers; data in {tmp}", flush=True)
+    print(f"{len(samples)} samples over {len(recs)} tasks, {args.workers} workers, {memory_text}; data in {tmp}",
+          flush=True)
 
     t_data = _run(seer + ["bench_data", "bench.name=mbpp_plus_official", "bench.limit=0", f"io.out={bench}",
                           f"sandbox.workers={args.workers}", "tracking=disabled"], env)
@@ -76,7 +90,8 @@ def main() -> None:
                           f"sandbox.workers={args.workers}", f"sandbox.memory_mb={EVALPLUS_MEMORY_MB}",
                           "tracking=disabled"], env)
     t0 = time.perf_counter()
-    theirs = evalplus_verdicts("mbpp", path, data, tmp / "cache", parallel=args.workers)
+    theirs = evalplus_verdicts("mbpp", path, data, tmp / "cache", parallel=args.workers,
+                               max_memory_bytes=args.evalplus_max_memory_bytes)
     t_evalplus = time.perf_counter() - t0
     ours = seer_verdicts(json.loads(out.read_text()))
 
@@ -84,6 +99,7 @@ def main() -> None:
     base = sum(d["seer"][0] != d["upstream"][0] for d in diff)
     plus = sum(d["seer"][1] != d["upstream"][1] for d in diff)
     res = {"samples": len(samples), "tasks": len(recs), "workers": args.workers,
+           "evalplus_max_memory_bytes": memory, "evalplus_memory_default": default_memory,
            "seer_seconds": round(t_seer, 1), "evalplus_seconds": round(t_evalplus, 1),
            "seer_samples_per_s": round(len(samples) / t_seer, 2),
            "evalplus_samples_per_s": round(len(samples) / t_evalplus, 2),
@@ -96,7 +112,8 @@ def main() -> None:
                       "evalplus_plus": sum(v[1] for vs in theirs.values() for v in vs)}}
     print(f"seer score       {t_seer:7.1f}s  {res['seer_samples_per_s']:6.2f} samples/s\n"
           f"evalplus.evaluate {t_evalplus:6.1f}s  {res['evalplus_samples_per_s']:6.2f} samples/s\n"
-          f"seer is {res['speedup']:.2f}x evalplus; disagreements: base {base}, plus {plus} of {len(samples)}")
+          f"seer is {res['speedup']:.2f}x evalplus; disagreements: base {base}, plus {plus} of {len(samples)}\n"
+          f"{memory_text}")
     for d in diff:
         print("  ", d)
     if args.out:

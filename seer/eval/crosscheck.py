@@ -86,12 +86,21 @@ def mutant_samples(tasks: list[dict[str, Any]], transforms: list[str] | None = N
     return out
 
 
-def evalplus_verdicts(dataset: str, samples: Path, override: Path, cache_dir: Path,
-                      parallel: int = 2) -> dict[str, list[tuple[bool, bool]]]:
+def evalplus_verdicts(dataset: str, samples: Path, override: Path, cache_dir: Path, parallel: int = 2,
+                      max_memory_bytes: int | None = None) -> dict[str, list[tuple[bool, bool]]]:
     """task id -> (base passed, base + plus passed) per sample in file order, by ``evalplus.evaluate``
-    on the tasks of ``override`` (MBPP_OVERRIDE_PATH / HUMANEVAL_OVERRIDE_PATH, jsonl)."""
+    on the tasks of ``override`` (MBPP_OVERRIDE_PATH / HUMANEVAL_OVERRIDE_PATH, jsonl).
+
+    ``max_memory_bytes`` is evalplus's address-space limit per sample (EVALPLUS_MAX_MEMORY_BYTES; -1:
+    none; None: its default, 4 GiB). Each sample runs in a process forked from one that holds every
+    task's expected outputs, so under the default limit evalplus fails its own references of Mbpp/255
+    and, when 255 is among the tasks, Mbpp/392 (seer/data/bundled/README.md).
+    """
     var = {"mbpp": "MBPP_OVERRIDE_PATH", "humaneval": "HUMANEVAL_OVERRIDE_PATH"}[dataset]
     env = {**os.environ, var: str(override), "XDG_CACHE_HOME": str(cache_dir)}
+    env.pop("EVALPLUS_MAX_MEMORY_BYTES", None)
+    if max_memory_bytes is not None:
+        env["EVALPLUS_MAX_MEMORY_BYTES"] = str(max_memory_bytes)
     result = Path(str(samples).replace(".jsonl", "_eval_results.json"))
     result.unlink(missing_ok=True)  # evalplus would return the stored results of an earlier run
     code = ("import sys\nfrom evalplus.evaluate import evaluate\n"

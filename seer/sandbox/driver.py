@@ -183,10 +183,26 @@ class Driver:
                 when, what = self.group_deadline, "group"
         return when, what
 
+    def stop_for(self, how: str) -> bool | None:
+        """Reports the outcomes every loop handles alike and says what follows: True, the run is
+        over ("deadline": its budget ran out; "tampered": a runner wrote what nobody asked for);
+        False, the next case follows ("case": the running case overran its own limit); None for
+        any other ``how``, which the caller handles."""
+        if how == "deadline":
+            self.time_up("time limit exceeded")
+            return True
+        if how == "tampered":
+            self.violation()
+            return True
+        if how == "case":
+            self.case_timed_out()
+            return False
+        return None
+
     def case_timed_out(self) -> None:
         self.send_case(self.next, b"timeout", f"time limit exceeded ({self.limits[self.next]:.3g} s for this test)")
         self.next += 1
-        self.case_start = None
+        self.skip_group()  # fast_check: it fails its group (ungrouped cases: the next one runs)
 
     def group_timed_out(self) -> None:
         start, stop, budget = self.groups[self.group]
@@ -221,25 +237,24 @@ class Driver:
             r = self.spawn(self.next)
             how = self.supervise(r)
             self.kill_all(r)
-            if how == "deadline":
-                return self.time_up("time limit exceeded")
-            if how == "tampered":
-                return self.violation()
-            if r.finished:
+            stop = self.stop_for(how)  # "case" comes from a loaded, unfinished runner only
+            if stop:
                 return
-            if not r.loaded:
-                return self.load_failed(r)
-            if self.next >= self.n:
-                return
-            if how == "group":
-                self.group_timed_out()
-            else:
-                if how == "case":
-                    self.case_timed_out()
-                elif how != "failed":  # "failed": the runner reported the error itself
-                    self.send_case(self.next, b"error", f"program ended during this test ({_status_text(r.status)})")
-                    self.next += 1
-                self.skip_group()
+            if stop is None:
+                if r.finished:
+                    return
+                if not r.loaded:
+                    return self.load_failed(r)
+                if self.next >= self.n:
+                    return
+                if how == "group":
+                    self.group_timed_out()
+                else:
+                    if how != "failed":  # "failed": the runner reported the error itself
+                        self.send_case(self.next, b"error",
+                                       f"program ended during this test ({_status_text(r.status)})")
+                        self.next += 1
+                    self.skip_group()
             if self.next >= self.n:
                 return
 
@@ -258,11 +273,9 @@ class Driver:
                 how = self.supervise(r, until_loaded=True)
                 if how != "loaded":
                     self.end_pair(r, relay)
-                    if how == "deadline":
-                        return self.time_up("time limit exceeded")
-                    if how == "tampered":
-                        return self.violation()
-                    if not r.finished:
+                    # "case" while loading is a failed load: with per-case limits, the clock started
+                    # by the case whose pair died keeps running while the next pair loads
+                    if (how == "case" or self.stop_for(how) is None) and not r.finished:
                         self.load_failed(r)
                     return
             if self.next >= self.n:
@@ -275,13 +288,9 @@ class Driver:
                 self.case_start = None
                 continue
             self.end_pair(r, relay)
-            if how == "deadline":
-                return self.time_up("time limit exceeded")
-            if how == "tampered":
-                return self.violation()
-            if how == "case":
-                self.case_timed_out()
-            elif how == "runner":
+            if self.stop_for(how):
+                return
+            if how == "runner":
                 self.send_case(self.next, b"error", f"program ended during this test ({_status_text(r.status)})")
                 self.next += 1
             elif how == "checker":
@@ -313,12 +322,10 @@ class Driver:
             how = self.supervise(r)
             self.kill_all(r)
             try:
-                if how == "deadline":
-                    return self.time_up("time limit exceeded")
-                if how == "tampered":
-                    return self.violation()
-                if how == "case":
-                    self.case_timed_out()
+                stop = self.stop_for(how)
+                if stop:
+                    return
+                if stop is False:  # the case overran its limit: the next one follows
                     continue
                 status, detail = r.report or (None, None)
                 if status == b"error":
