@@ -210,6 +210,23 @@ def test_each_case_gets_its_own_time_limit(kind: str) -> None:
     assert "0.5 s for this test" in r.tests[1].detail
 
 
+DIES_AFTER_A_WHILE = ("import os, time\ntime.sleep(0.3)\n"  # a program that takes 0.3 s to load
+                      "def f(x):\n    time.sleep(0.4)\n    if x == 0:\n        os._exit(3)\n    return x\n")
+
+
+@pytest.mark.parametrize("kind", ["assert", "call"])
+def test_a_case_after_a_dead_program_gets_its_own_time_limit(kind: str) -> None:
+    # case 0 spends 0.4 s then kills the program; the program loads again (0.3 s) and case 1 needs
+    # 0.4 s of its 0.6 s - on case 0's clock the reload alone would run it out of time
+    if kind == "assert":
+        tests = Tests("assert", ["assert f(0) == 0", "assert f(1) == 1"], time_limits=[0.6, 0.6])
+    else:
+        tests = Tests("call", [{"input": [0], "output": 0}, {"input": [1], "output": 1}], fn_name="f",
+                      time_limits=[0.6, 0.6])
+    r = run_tests(DIES_AFTER_A_WHILE, tests, timeout=2.0)
+    assert statuses(r) == ["error", "pass"], r.tests
+
+
 def test_without_limits_one_budget_covers_the_run() -> None:
     tests = Tests("assert", ["assert f(0) == 0", "assert f(5) == 5", "assert f(0) == 0"])
     r = run_tests(SLEEPY, tests, timeout=0.5)

@@ -273,8 +273,7 @@ class Driver:
                 how = self.supervise(r, until_loaded=True)
                 if how != "loaded":
                     self.end_pair(r, relay)
-                    # "case" while loading is a failed load: with per-case limits, the clock started
-                    # by the case whose pair died keeps running while the next pair loads
+                    # "case" while loading (a group's budget running out) is a failed load
                     if (how == "case" or self.stop_for(how) is None) and not r.finished:
                         self.load_failed(r)
                     return
@@ -296,6 +295,8 @@ class Driver:
             elif how == "checker":
                 self.send_case(self.next, b"error", f"the test's checker failed ({detail})")
                 self.next += 1
+            # the next case's clock starts when the new pair has loaded, not with the dead pair's case
+            self.case_start = None
             r = relay = None
             if self.next >= self.n:
                 return
