@@ -2,6 +2,7 @@
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,13 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def dry_run(*config: str, targets: tuple[str, ...] = ()) -> dict[str, int]:
-    cmd = [sys.executable, "-m", "snakemake", "-n", "--cores", "2", "-d", str(REPO), "-s", str(REPO / "Snakefile"),
-           *targets]
-    if config:
-        cmd += ["--config", *config]
-    r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
+    # an empty working directory: the plan must not depend on results a user's own runs left in the repo
+    with tempfile.TemporaryDirectory() as work:
+        cmd = [sys.executable, "-m", "snakemake", "-n", "--cores", "2", "-d", work, "-s", str(REPO / "Snakefile"),
+               *targets]
+        if config:
+            cmd += ["--config", *config]
+        r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     stats = r.stdout.split("Job stats:")[1].split("total")[0]
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)}
